@@ -1,0 +1,277 @@
+"""The httpx client of the Midjourney task API: auth, timeouts, retries, typed errors, wait()."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from mjstudio.contract import CREATE_PATH, STATUS_PATH, TaskRequest, TaskStatus, body_code
+from mjstudio.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    CreateOutcomeUnknown,
+    MJError,
+    RateLimitError,
+    ServerError,
+    TaskFailed,
+    WaitTimeout,
+    status_error,
+)
+
+log = logging.getLogger("mjstudio.client")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8501/sandbox"
+DEFAULT_AUTH_HEADER = "Authorization"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_RETRY_AFTER_S = 60.0
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """When to poll a task: first check, then every N seconds, until a deadline."""
+
+    first_s: float
+    every_s: float
+    expected_s: float
+    deadline_s: float
+
+    def delay(self, polls_done: int) -> float:
+        """Seconds to wait before poll number ``polls_done + 1``."""
+        return self.first_s if polls_done == 0 else self.every_s
+
+
+SCHEDULES = {
+    # The seed: fast takes ~30-45 s, turbo ~15-25 s; wait ~20 s, then poll every 3 s.
+    "fast": PollSchedule(first_s=20.0, every_s=3.0, expected_s=40.0, deadline_s=15 * 60),
+    "turbo": PollSchedule(first_s=10.0, every_s=3.0, expected_s=20.0, deadline_s=10 * 60),
+    "relax": PollSchedule(first_s=60.0, every_s=10.0, expected_s=180.0, deadline_s=60 * 60),
+}
+
+
+def schedule_for(speed: str | None, *, sandbox_latency: float | None = None) -> PollSchedule:
+    """The polling schedule for a speed; a short one when the provider is the sandbox."""
+    if sandbox_latency is not None:
+        step = max(0.25, min(1.0, sandbox_latency / 4))
+        return PollSchedule(step, step, sandbox_latency, max(60.0, sandbox_latency * 20))
+    return SCHEDULES.get(speed or "fast", SCHEDULES["fast"])
+
+
+def mask_key(key: str | None) -> str:
+    """A key shown safely: its length hidden, at most its last four characters visible."""
+    if not key:
+        return "(none)"
+    return "••••••••" + (key[-4:] if len(key) >= 12 else "")
+
+
+class MJClient:
+    """Client of the task API. Configured by argument, then environment, then default."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        auth_header: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("MJ_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self._key = api_key if api_key is not None else os.environ.get("MJ_API_KEY", "")
+        self.auth_header = auth_header or os.environ.get("MJ_AUTH_HEADER") or DEFAULT_AUTH_HEADER
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=True
+        )
+        self._files = httpx.Client(timeout=timeout, follow_redirects=True)
+
+    def __repr__(self) -> str:
+        return f"MJClient(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
+
+    def __enter__(self) -> MJClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pools."""
+        self._http.close()
+        self._files.close()
+
+    @property
+    def has_key(self) -> bool:
+        """True when a key is configured."""
+        return bool(self._key)
+
+    def _headers(self) -> dict[str, str]:
+        if not self._key:
+            return {}
+        if self.auth_header.lower() == "authorization":
+            return {"Authorization": f"Bearer {self._key}"}
+        return {self.auth_header: self._key}
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "[key]") if self._key else text
+
+    # ------------------------------------------------------------------ the two calls
+
+    def create(self, request: TaskRequest) -> str:
+        """Create a task and return its id.
+
+        Retried only when no task can have been created (429, connection refused); a timeout
+        or dropped connection raises CreateOutcomeUnknown instead, so nothing is paid twice.
+        """
+        body = request.to_api()
+        for attempt in range(self.max_retries + 1):
+            try:
+                data = self._send("POST", CREATE_PATH, json=body)
+            except RateLimitError as exc:
+                if attempt == self.max_retries:
+                    raise
+                self._backoff(attempt, exc.retry_after)
+                continue
+            except _NotSent as exc:
+                if attempt == self.max_retries:
+                    raise exc.error from None
+                self._backoff(attempt)
+                continue
+            except (APITimeoutError, APIConnectionError, ServerError) as exc:
+                raise CreateOutcomeUnknown(
+                    f"The create call ended without an answer ({exc.message}); "
+                    "the task may or may not exist.",
+                    cause=exc,
+                ) from None
+            task_id = data.get("taskId") if isinstance(data, dict) else None
+            if not task_id:
+                raise CreateOutcomeUnknown("The provider accepted the call but sent no taskId.")
+            return str(task_id)
+        raise AssertionError("unreachable")
+
+    def status(self, task_id: str) -> TaskStatus:
+        """Fetch a task's status; retried on 429, 5xx, timeouts and connection errors."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                data = self._send("GET", STATUS_PATH, params={"taskId": task_id})
+                return TaskStatus.from_data(data, task_id)
+            except (RateLimitError, ServerError, APIConnectionError, _NotSent) as exc:
+                if attempt == self.max_retries:
+                    raise _unwrap(exc) from None
+                self._backoff(attempt, getattr(exc, "retry_after", None))
+        raise AssertionError("unreachable")
+
+    def download(self, url: str) -> bytes:
+        """Download a result file (no API key is sent to result hosts); retried like status."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = self._files.get(url)
+            except httpx.HTTPError as exc:
+                err = _unwrap(_transport_error(exc, "download"))
+            else:
+                if resp.status_code < 400:
+                    return resp.content
+                err: MJError = status_error(resp.status_code, f"Download: HTTP {resp.status_code}")
+                if resp.status_code < 500 and resp.status_code != 429:
+                    raise err
+            if attempt == self.max_retries:
+                raise err
+            self._backoff(attempt)
+        raise AssertionError("unreachable")
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        speed: str = "fast",
+        schedule: PollSchedule | None = None,
+        on_progress: Callable[[TaskStatus, float], None] | None = None,
+    ) -> TaskStatus:
+        """Poll until the task ends; returns the success status or raises TaskFailed/WaitTimeout."""
+        plan = schedule or schedule_for(speed)
+        start = time.monotonic()
+        polls = 0
+        while True:
+            self._sleep(plan.delay(polls))
+            status = self.status(task_id)
+            polls += 1
+            elapsed = time.monotonic() - start
+            if on_progress:
+                on_progress(status, elapsed)
+            if status.is_final:
+                if status.state == "failed":
+                    raise TaskFailed(task_id, status.fail_code, status.fail_msg)
+                return status
+            if elapsed + plan.every_s > plan.deadline_s:
+                raise WaitTimeout(f"Task {task_id} still {status.state} after {elapsed:.0f} s")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _backoff(self, attempt: int, retry_after: float | None = None) -> None:
+        if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER_S:
+            delay = retry_after
+        else:
+            delay = min(8.0, 0.5 * 2**attempt)
+        self._sleep(delay * random.uniform(0.8, 1.2) if retry_after is None else delay)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One HTTP call: returns the envelope's ``data`` or raises a typed error."""
+        try:
+            resp = self._http.request(method, path, headers=self._headers(), **kwargs)
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, f"{method} {path}") from None
+        log.debug("%s %s -> %s", method, path, resp.status_code)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        code = body_code(resp.status_code, body)
+        if code >= 400:
+            raise self._status_error(code, resp, body)
+        return body.get("data") if isinstance(body, dict) else None
+
+    def _status_error(self, code: int, resp: httpx.Response, body: Any) -> APIStatusError:
+        msg = body.get("msg") if isinstance(body, dict) else None
+        text = self._scrub(str(msg or resp.reason_phrase or f"HTTP {code}"))
+        return status_error(code, text, body, _retry_after(resp.headers.get("Retry-After")))
+
+
+class _NotSent(MJError):
+    """Internal: the request surely never reached the provider (safe to repeat)."""
+
+    def __init__(self, error: APIConnectionError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _transport_error(exc: httpx.HTTPError, what: str) -> MJError:
+    """Map an httpx exception onto our hierarchy (_NotSent when nothing left this machine)."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return _NotSent(APITimeoutError(f"{what}: could not connect in time"))
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"{what}: no answer in time")
+    if isinstance(exc, httpx.ConnectError):
+        return _NotSent(APIConnectionError(f"{what}: connection refused or host unreachable"))
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return APIConnectionError(f"{what}: the provider URL is not valid")
+    return APIConnectionError(f"{what}: the connection failed ({type(exc).__name__})")
+
+
+def _unwrap(exc: MJError) -> MJError:
+    return exc.error if isinstance(exc, _NotSent) else exc
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
