@@ -90,9 +90,12 @@ class MJClient:
         self.auth_header = auth_header or os.environ.get("MJ_AUTH_HEADER") or DEFAULT_AUTH_HEADER
         self.max_retries = max_retries
         self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=True
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=True
+            )
+        except httpx.InvalidURL:
+            raise APIConnectionError(f"The provider URL {self.base_url!r} is not valid") from None
         self._files = httpx.Client(timeout=timeout, follow_redirects=True)
 
     def __repr__(self) -> str:
@@ -175,7 +178,7 @@ class MJClient:
         for attempt in range(self.max_retries + 1):
             try:
                 resp = self._files.get(url)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 err = _unwrap(_transport_error(exc, "download"))
             else:
                 if resp.status_code < 400:
@@ -227,7 +230,7 @@ class MJClient:
         """One HTTP call: returns the envelope's ``data`` or raises a typed error."""
         try:
             resp = self._http.request(method, path, headers=self._headers(), **kwargs)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _transport_error(exc, f"{method} {path}") from None
         log.debug("%s %s -> %s", method, path, resp.status_code)
         try:
@@ -253,7 +256,7 @@ class _NotSent(MJError):
         self.error = error
 
 
-def _transport_error(exc: httpx.HTTPError, what: str) -> MJError:
+def _transport_error(exc: httpx.HTTPError | httpx.InvalidURL, what: str) -> MJError:
     """Map an httpx exception onto our hierarchy (_NotSent when nothing left this machine)."""
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return _NotSent(APITimeoutError(f"{what}: could not connect in time"))

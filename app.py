@@ -1,0 +1,60 @@
+"""MJ Studio's server: `streamlit run app.py`.
+
+Streamlit detects the `st.App` below and serves it. Its lifespan starts the tracker before any
+page is opened (so tasks left running by a restart finish and download on their own), and its
+routes serve uploaded reference images, receive provider callbacks and, when no API key is
+configured, host the embedded sandbox provider at /sandbox. The pages live in studio.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import streamlit as st
+from starlette.routing import Mount
+
+from mjstudio import embedded
+from mjstudio.config import SANDBOX_PREFIX, env_connection
+from mjstudio.history import default_data_dir
+from mjstudio.routes import studio_routes
+from mjstudio.studio import Studio
+
+DATA_DIR = default_data_dir().resolve()
+log = logging.getLogger("mjstudio.app")
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """Start the studio's tracker with the server; stop it on shutdown."""
+    port = st.get_option("server.port")
+    embedded.set_mounted(DATA_DIR, f"http://127.0.0.1:{port}{SANDBOX_PREFIX}")
+    studio = Studio.shared(DATA_DIR)
+    studio.tracker.register(embedded.connection(DATA_DIR))
+    configured = env_connection(_secrets())
+    if configured and configured.base_url:
+        studio.tracker.register(configured)
+    log.info("tracker started; data folder %s", DATA_DIR)
+    yield {"studio": studio}
+    Studio.forget(DATA_DIR)
+
+
+def _secrets() -> dict:
+    """`.streamlit/secrets.toml` as a dict (empty when there is none)."""
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        return {}
+
+
+app = st.App(
+    "studio.py",
+    lifespan=lifespan,
+    routes=[
+        *studio_routes(lambda: Studio.shared(DATA_DIR)),
+        Mount(SANDBOX_PREFIX, app=embedded.app_for(DATA_DIR)),
+    ],
+)
+
+if __name__ == "__main__":
+    app.run()

@@ -1,0 +1,78 @@
+"""The built-in sandbox provider the studio uses when no API key is configured.
+
+Under ``streamlit run app.py`` it is mounted on the app's own server at ``/sandbox``; anywhere
+else (a bare script run, AppTest) it is served from a thread on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from mjstudio.config import SANDBOX_PREFIX, Connection, sandbox_key
+from mjstudio.sandbox import SandboxSettings, create_app
+
+_lock = threading.Lock()
+_mounted: dict[Path, str] = {}
+_threaded: dict[Path, tuple[str, uvicorn.Server]] = {}
+
+
+def settings(data_dir: Path) -> SandboxSettings:
+    """The embedded sandbox's settings for a data folder (latency from the environment)."""
+    latency = float(os.environ.get("MJSTUDIO_SANDBOX_LATENCY", "6"))
+    return SandboxSettings(
+        api_key=sandbox_key(data_dir), latency_s=latency, data_dir=data_dir / "sandbox"
+    )
+
+
+def app_for(data_dir: Path) -> FastAPI:
+    """The sandbox ASGI app for a data folder (to be mounted on the studio's server)."""
+    return create_app(settings(data_dir))
+
+
+def set_mounted(data_dir: Path, base_url: str) -> None:
+    """Record that the server mounted the sandbox at ``base_url``."""
+    with _lock:
+        _mounted[Path(data_dir).resolve()] = base_url.rstrip("/")
+
+
+def connection(data_dir: Path) -> Connection:
+    """The connection to the embedded sandbox, serving it from a thread if not mounted."""
+    key = Path(data_dir).resolve()
+    with _lock:
+        base_url = _mounted.get(key) or _serve_in_thread(key)
+    conf = settings(key)
+    return Connection(base_url=base_url, api_key=conf.api_key, sandbox_latency=conf.latency_s)
+
+
+def _serve_in_thread(data_dir: Path) -> str:
+    if data_dir in _threaded:
+        return _threaded[data_dir][0]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app_for(data_dir), log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="mj-sandbox", daemon=True
+    ).start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    base_url = f"http://127.0.0.1:{port}"
+    _threaded[data_dir] = (base_url, server)
+    return base_url
+
+
+def app_url(data_dir: Path) -> str | None:
+    """The studio server's own loopback URL when it hosts the sandbox (None otherwise)."""
+    with _lock:
+        mounted = _mounted.get(Path(data_dir).resolve())
+    return mounted.removesuffix(SANDBOX_PREFIX) if mounted else None

@@ -1,0 +1,62 @@
+"""History: every task of this workspace, newest first, searchable and filterable."""
+
+import datetime as dt
+
+import streamlit as st
+
+from components import actions, services, task_card
+from mjstudio.contract import MODES
+
+PAGE_SIZE = 10
+STATES = ("pending", "processing", "success", "failed", "rejected", "unknown", "creating")
+
+st.title("History")
+conn = services.connection()
+store = services.studio().store
+
+a, b, c, d = st.columns([3, 2, 2, 2])
+query = a.text_input("Search prompts", key="history:q", placeholder="lighthouse")
+modes = b.multiselect("Mode", MODES, key="history:modes")
+states = c.multiselect("State", STATES, key="history:states")
+dates = d.date_input("Dates", value=(), key="history:dates", help="A day or a range")
+
+
+def _bounds(picked) -> tuple[float | None, float | None]:
+    """Created-at bounds from the date filter (whole local days)."""
+    days = list(picked) if isinstance(picked, tuple | list) else [picked]
+    if not days:
+        return None, None
+    start = dt.datetime.combine(days[0], dt.time.min).timestamp()
+    end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time.min).timestamp()
+    return start, end
+
+
+since, until = _bounds(dates)
+filters = {"query": query or None, "modes": modes, "states": states, "since": since, "until": until}
+total = store.count(conn.workspace, **filters)
+pages = max(1, -(-total // PAGE_SIZE))
+page_no = st.number_input("Page", 1, pages, 1, key="history:page") if pages > 1 else 1
+st.caption(f"{total} task(s) · page {page_no} of {pages}")
+
+for record in store.list(
+    conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE
+):
+    task_card.render(record, where="history", compact=True)
+    with st.container(horizontal=True, key=f"history-actions-{record.id}"):
+        if st.button("Open", key=f"history:{record.id}:open", help="Show with U/V buttons"):
+            actions.add_to_feed(record)
+            st.switch_page(actions.MODE_PAGES[record.mode])
+        if st.button("Use these settings", key=f"history:{record.id}:use"):
+            actions.use_settings(record)
+        if st.button("Re-run", key=f"history:{record.id}:rerun"):
+            actions.rerun(record)
+            st.rerun()
+        if st.button(
+            "Delete",
+            key=f"history:{record.id}:delete",
+            type="tertiary",
+            help="Remove the task and its downloaded files",
+        ):
+            store.delete(record.id)
+            st.session_state["feed"] = [i for i in st.session_state["feed"] if i != record.id]
+            st.rerun()

@@ -1,0 +1,26 @@
+"""Imagine: text to image."""
+
+import streamlit as st
+
+from components import actions, feed, params
+
+MODE = "text-to-image"
+
+st.title("Imagine")
+params.apply_prefill(MODE)
+params.show_notices()
+
+with st.form("imagine-form", border=False):
+    text = params.prompt_box(MODE)
+    with st.expander("Parameters", expanded=False):
+        fields = params.version_speed(MODE) | params.enhancements(MODE)
+    go = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
+
+if go:
+    params.advise(text, fields)
+    task_input = params.read_and_build(MODE, text, fields)
+    if task_input is not None:
+        actions.submit(task_input)
+        st.toast("Task sent: it appears below and updates live.")
+
+feed.render(MODE)

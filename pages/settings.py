@@ -1,0 +1,84 @@
+"""Settings: the provider, the key (masked), request options, polling and the data folder."""
+
+import streamlit as st
+
+from components import services
+from mjstudio.client import DEFAULT_AUTH_HEADER
+from mjstudio.config import Connection
+from mjstudio.contract import SPEEDS
+
+st.title("Settings")
+conn = services.connection()
+
+st.subheader("Provider")
+rows = {
+    "Provider": "Embedded sandbox (local, free)" if conn.is_sandbox else conn.base_url,
+    "API key": conn.masked_key,
+    "Auth header": conn.auth_header + (" (Bearer)" if conn.auth_header == "Authorization" else ""),
+    "provider": conn.provider,
+    "Request type": conn.request_type,
+    "Callback URL": services.studio().callback_url(conn, "<task>") or "— (polling)",
+    "Workspace": conn.workspace,
+    "Data folder": str(services.data_dir()),
+}
+st.table({"Setting": list(rows), "Value": list(rows.values())})
+
+st.subheader("Polling schedule")
+st.table(
+    {
+        "Speed": list(SPEEDS),
+        "First check after (s)": [conn.schedule(s).first_s for s in SPEEDS],
+        "Then every (s)": [conn.schedule(s).every_s for s in SPEEDS],
+        "Expected (s)": [conn.schedule(s).expected_s for s in SPEEDS],
+        "Give up polling fast after (s)": [conn.schedule(s).deadline_s for s in SPEEDS],
+    }
+)
+st.caption(
+    "One background worker polls every running task of this server, whether or not a "
+    "page is open; past the deadline it keeps checking once a minute."
+)
+
+st.subheader("Use an API key for this session")
+st.caption(
+    "The key stays in this browser session's memory only: it is never written to the "
+    "history, a log or the page. Tasks belong to a workspace per provider URL and key."
+)
+with st.form("key-form"):
+    base_url = st.text_input(
+        "Provider URL (MJ_BASE_URL)",
+        value="" if conn.is_sandbox else conn.base_url,
+        placeholder="https://api.provider.example",
+    )
+    key = st.text_input("API key", type="password")
+    header = st.text_input(
+        "Auth header name",
+        value=conn.auth_header or DEFAULT_AUTH_HEADER,
+        help="Authorization (sent as Bearer) or e.g. x-api-key",
+    )
+    provider = st.text_input("provider", value=conn.provider)
+    callback = st.text_input(
+        "Public studio URL for callbacks (optional)",
+        value=conn.callback_base or "",
+        help="Set to a URL the provider can reach to use callback mode instead of polling.",
+    )
+    saved = st.form_submit_button("Use this key", type="primary")
+if saved:
+    if not key.strip() or not base_url.strip().startswith(("http://", "https://")):
+        st.error("Enter the provider's http(s) URL and an API key.")
+    else:
+        st.session_state["conn_override"] = Connection(
+            base_url=base_url.strip().rstrip("/"),
+            api_key=key.strip(),
+            auth_header=header.strip() or DEFAULT_AUTH_HEADER,
+            provider=provider.strip() or "auto",
+            request_type="callback" if callback.strip() else "async",
+            callback_base=callback.strip() or None,
+        )
+        st.session_state["feed"] = []
+        st.session_state["feed_seeded"] = False
+        st.rerun()
+if st.session_state.get("conn_override") and st.button("Forget the session key"):
+    st.session_state["conn_override"] = None
+    st.session_state["feed"] = []
+    st.session_state["feed_seeded"] = False
+    st.rerun()
