@@ -115,14 +115,7 @@ def _from_result(page: str) -> Picked | None:
     path = store.abspath(record.files[image_index])
     st.image(str(store.abspath(record.thumbs[image_index])), width=200)
     data = path.read_bytes()
-    return _deliver(page, data, _mime_of(data), f"{record.id[:8]}-{image_index + 1}")
-
-
-def _mime_of(data: bytes) -> str:
-    try:
-        return images.check_upload("result", data).mime
-    except images.ImageRejected:
-        return "image/png"
+    return _deliver(page, data, images.sniff_mime(data), f"{record.id[:8]}-{image_index + 1}")
 
 
 def _deliver(page: str, data: bytes, mime: str, label: str) -> Picked:

@@ -1,0 +1,273 @@
+"""Image helpers: upload checks, data URLs, grid splitting, thumbnails, zips, served uploads."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import secrets
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote_to_bytes
+
+from PIL import Image, ImageOps, UnidentifiedImageError, features
+
+MAX_UPLOAD_BYTES = 10_000_000  # "10 MB": the decimal reading, the stricter of the two
+MAX_PIXELS = 80_000_000  # refuse decompression bombs before decoding
+ACCEPTED = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+ACCEPTED_TEXT = "use JPG, PNG or WebP"
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_DATA_URL_RE = re.compile(r"^data:([^,]*?),(.*)$", re.DOTALL)
+_PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}
+
+
+class ImageRejected(ValueError):
+    """An upload that cannot be used as a reference image; the message says why."""
+
+    def __init__(self, reason: str, name: str = "") -> None:
+        super().__init__(f"{name}: {reason}" if name else reason)
+        self.reason = reason
+        self.name = name
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an accepted upload is."""
+
+    format: str
+    width: int
+    height: int
+    mime: str
+    size: int = 0
+
+    @property
+    def ext(self) -> str:
+        """The file extension for this format (jpg, png, webp)."""
+        return EXTENSIONS[self.mime]
+
+
+def _mb(size: int) -> str:
+    text = f"{size / 1_000_000:.1f}"
+    return f"{size:,} bytes" if float(text) * 1_000_000 <= MAX_UPLOAD_BYTES else f"{text} MB"
+
+
+def _sniff_unreadable(data: bytes) -> str | None:
+    """Name formats Pillow cannot open but phones and browsers produce."""
+    head = data[:64].lstrip()
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+            return "HEIC"
+        if brand in (b"avif", b"avis"):
+            return "AVIF"
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:2048]):
+        return "SVG"
+    return None
+
+
+def check_upload(name: str, data: bytes) -> ImageInfo:
+    """Accept a JPG, PNG or WebP of at most 10 MB (judged by decoding); else ImageRejected."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageRejected(f"{_mb(len(data))} is over the 10 MB limit", name)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (width, height) = str(img.format), img.size
+            if fmt not in ACCEPTED:
+                raise ImageRejected(f"{fmt} is not accepted: {ACCEPTED_TEXT}", name)
+            if width * height > MAX_PIXELS:
+                raise ImageRejected(f"{width}x{height} pixels is too large to use", name)
+            img.load()
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageRejected("has too many pixels to use", name) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        other = _sniff_unreadable(data)
+        reason = f"{other} is not accepted: {ACCEPTED_TEXT}" if other else "not an image"
+        raise ImageRejected(reason, name) from None
+    return ImageInfo(fmt if fmt != "MPO" else "JPEG", width, height, ACCEPTED[fmt], len(data))
+
+
+def to_data_url(data: bytes, mime: str) -> str:
+    """A ``data:<mime>;base64,...`` URL of the bytes."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def data_url_bytes(url: str) -> bytes:
+    """The bytes of a ``data:`` URL (base64 or percent-encoded); ValueError if it is not one."""
+    match = _DATA_URL_RE.match(url.strip())
+    if not match:
+        raise ValueError("not a data: URL")
+    meta, payload = match.groups()
+    if meta.lower().endswith(";base64"):
+        compact = "".join(payload.split())
+        try:
+            return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+        except ValueError as exc:
+            raise ValueError("the data: URL has invalid base64") from exc
+    return unquote_to_bytes(payload)
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected("not an image") from exc
+    return ImageOps.exif_transpose(img) or img
+
+
+def _png(img: Image.Image) -> bytes:
+    if img.mode not in _PNG_MODES:
+        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def split_grid(data: bytes) -> list[bytes]:
+    """Split one 2x2 grid into PNG quadrants: top-left, top-right, bottom-left, bottom-right."""
+    img = _open(data)
+    width, height = img.size
+    if width < 2 or height < 2:
+        raise ImageRejected(f"{width}x{height} is too small to be a 2x2 grid")
+    mid_x, mid_y = width // 2, height // 2
+    boxes = [
+        (0, 0, mid_x, mid_y),
+        (mid_x, 0, width, mid_y),
+        (0, mid_y, mid_x, height),
+        (mid_x, mid_y, width, height),
+    ]
+    return [_png(img.crop(box)) for box in boxes]
+
+
+def thumbnail(data: bytes, max_side: int = 384) -> bytes:
+    """A small WebP (JPEG where Pillow lacks WebP) at most ``max_side`` pixels on its long side."""
+    img = _open(data)
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    alpha = "A" in img.getbands() or "transparency" in img.info
+    out = io.BytesIO()
+    if features.check("webp"):
+        img.convert("RGBA" if alpha else "RGB").save(out, "WEBP", quality=80, method=4)
+    else:  # pragma: no cover - Pillow is built with WebP in our environments
+        img.convert("RGB").save(out, "JPEG", quality=82, optimize=True)
+    return out.getvalue()
+
+
+def thumbnail_mime(data: bytes) -> str:
+    """The MIME type of bytes made by :func:`thumbnail`."""
+    return "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) read from the header; ImageRejected if the bytes are not an image."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected("not an image") from exc
+
+
+def _format_of(data: bytes) -> str | None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return str(img.format)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def sniff_extension(data: bytes) -> str:
+    """A file extension for image bytes from their content (jpg, png, webp, gif ...; else bin)."""
+    fmt = _format_of(data)
+    if fmt is None:
+        return "bin"
+    return {"JPEG": "jpg", "MPO": "jpg", "TIFF": "tif"}.get(fmt, fmt.lower())
+
+
+def sniff_mime(data: bytes) -> str:
+    """The MIME type of image bytes from their content (application/octet-stream if unknown)."""
+    mime = Image.MIME.get(_format_of(data) or "")
+    return "image/jpeg" if mime == "image/mpo" else mime or "application/octet-stream"
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    base = PurePosixPath(name.replace("\\", "/")).name.strip() or "image"
+    stem, dot, ext = base.rpartition(".")
+    stem, ext = (stem, f".{ext}") if dot and stem else (base, "")
+    candidate, n = base, 2
+    while candidate.lower() in taken:
+        candidate, n = f"{stem}-{n}{ext}", n + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def zip_images(files: list[tuple[str, bytes]]) -> bytes:
+    """A ZIP of (name, bytes) pairs; names are flattened and made unique."""
+    out, taken = io.BytesIO(), set[str]()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in files:
+            archive.writestr(_unique_name(name, taken), data)
+    return out.getvalue()
+
+
+class UploadRegistry:
+    """Uploaded images kept under ``<data_dir>/uploads`` and served at unguessable addresses."""
+
+    def __init__(self, data_dir: Path | str) -> None:
+        self.root = Path(data_dir) / "uploads"
+
+    def put(self, data: bytes, mime: str) -> str:
+        """Store an image and return its token (ValueError for a type we do not serve)."""
+        if mime not in EXTENSIONS:
+            raise ValueError(f"{mime} is not accepted: {ACCEPTED_TEXT}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(24)
+        final = self.root / f"{token}.{EXTENSIONS[mime]}"
+        partial = self.root / f".{token}.partial"
+        partial.write_bytes(data)
+        os.replace(partial, final)
+        return token
+
+    def _find(self, token: str) -> tuple[Path, str] | None:
+        token, _, ext = token.partition(".")
+        if not _TOKEN_RE.match(token):
+            return None
+        for mime, known in EXTENSIONS.items():
+            path = self.root / f"{token}.{known}"
+            if (not ext or ext.lower() == known) and path.is_file():
+                return path, mime
+        return None
+
+    def get(self, token: str) -> tuple[bytes, str] | None:
+        """The bytes and MIME type of a token (``token`` or ``token.ext``), or None."""
+        found = self._find(token)
+        return (found[0].read_bytes(), found[1]) if found else None
+
+    def public_url(self, base_url: str, token: str) -> str:
+        """The address the provider fetches the upload from; KeyError for an unknown token."""
+        found = self._find(token)
+        if found is None:
+            raise KeyError(token)
+        return f"{base_url.rstrip('/')}/api/uploads/{found[0].name}"
+
+    def remove(self, token: str) -> bool:
+        """Delete an upload; True if there was one."""
+        found = self._find(token)
+        if found:
+            found[0].unlink(missing_ok=True)
+        return found is not None
+
+    def prune(self, max_age_s: float, now: float | None = None) -> int:
+        """Delete uploads older than ``max_age_s``; returns how many went."""
+        if not self.root.is_dir():
+            return 0
+        cutoff, removed = (time.time() if now is None else now) - max_age_s, 0
+        for path in self.root.iterdir():
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed

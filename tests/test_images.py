@@ -1,0 +1,329 @@
+"""Image helpers against real images made with Pillow."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mjstudio.images import (
+    MAX_UPLOAD_BYTES,
+    ImageInfo,
+    ImageRejected,
+    UploadRegistry,
+    check_upload,
+    data_url_bytes,
+    image_size,
+    sniff_extension,
+    sniff_mime,
+    split_grid,
+    thumbnail,
+    thumbnail_mime,
+    to_data_url,
+    zip_images,
+)
+
+QUADRANT_COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    out = io.BytesIO()
+    img.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def solid(size=(64, 48), colour=(10, 120, 200), mode="RGB") -> Image.Image:
+    return Image.new(mode, size, colour)
+
+
+def grid(width: int, height: int) -> Image.Image:
+    img = Image.new("RGB", (width, height))
+    mid_x, mid_y = width // 2, height // 2
+    boxes = [(0, 0, mid_x, mid_y), (mid_x, 0, width, mid_y), (0, mid_y, mid_x, height)]
+    boxes.append((mid_x, mid_y, width, height))
+    for box, colour in zip(boxes, QUADRANT_COLOURS, strict=True):
+        img.paste(colour, box)
+    return img
+
+
+def decode(data: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
+# --------------------------------------------------------------------------- check_upload
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "name"),
+    [
+        ("PNG", "image/png", "a.png"),
+        ("JPEG", "image/jpeg", "b.jpg"),
+        ("WEBP", "image/webp", "c.webp"),
+        ("PNG", "image/png", "misnamed.gif"),  # judged by content, not by the name
+    ],
+)
+def test_accepts_jpg_png_webp(fmt: str, mime: str, name: str) -> None:
+    data = encode(solid((640, 360)), fmt)
+    info = check_upload(name, data)
+    assert info == ImageInfo(fmt, 640, 360, mime, len(data))
+    assert info.ext in ("png", "jpg", "webp")
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        solid(mode="RGBA", colour=(1, 2, 3, 4)),
+        solid(mode="L", colour=7),
+        solid(mode="P", colour=3),
+        solid(mode="LA", colour=(9, 9)),
+    ],
+)
+def test_accepts_png_modes(img: Image.Image) -> None:
+    assert check_upload("x.png", encode(img, "PNG")).mime == "image/png"
+
+
+def test_accepts_grey_and_cmyk_jpeg() -> None:
+    assert check_upload("g.jpg", encode(solid(mode="L", colour=30), "JPEG")).format == "JPEG"
+    cmyk = encode(solid(mode="CMYK", colour=(0, 50, 100, 0)), "JPEG")
+    assert check_upload("c.jpg", cmyk).mime == "image/jpeg"
+
+
+@pytest.mark.parametrize(("fmt", "label"), [("GIF", "GIF"), ("BMP", "BMP"), ("TIFF", "TIFF")])
+def test_rejects_other_formats_with_the_reason(fmt: str, label: str) -> None:
+    data = encode(solid(), fmt)
+    with pytest.raises(ImageRejected) as err:
+        check_upload("pic.png", data)  # even when named .png
+    assert err.value.reason == f"{label} is not accepted: use JPG, PNG or WebP"
+    assert str(err.value) == f"pic.png: {label} is not accepted: use JPG, PNG or WebP"
+    assert isinstance(err.value, ValueError)
+
+
+def test_rejects_heic_and_svg_by_name() -> None:
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200
+    with pytest.raises(ImageRejected, match="HEIC is not accepted: use JPG, PNG or WebP"):
+        check_upload("IMG_0001.HEIC", heic)
+    svg = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>'
+    with pytest.raises(ImageRejected, match="SVG is not accepted"):
+        check_upload("logo.svg", svg)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"hello, this is plainly text and not a picture",
+        os.urandom(4096),
+        encode(solid((300, 300)), "PNG")[:60],  # truncated PNG
+    ],
+)
+def test_rejects_non_images(data: bytes) -> None:
+    with pytest.raises(ImageRejected) as err:
+        check_upload("x.jpg", data)
+    assert err.value.reason == "not an image"
+
+
+def test_rejects_truncated_jpeg_body() -> None:
+    noise = np.random.default_rng(1).integers(0, 256, (400, 400, 3), dtype=np.uint8)
+    data = encode(Image.fromarray(noise), "JPEG", quality=95)
+    with pytest.raises(ImageRejected, match="not an image"):
+        check_upload("cut.jpg", data[: len(data) // 2])
+
+
+def test_rejects_an_11_mb_image() -> None:
+    side = 1916  # random noise does not compress: about 11 MB of PNG
+    noise = np.random.default_rng(7).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    data = encode(Image.fromarray(noise), "PNG", compress_level=1)
+    assert 10_500_000 < len(data) < 12_000_000
+    with pytest.raises(ImageRejected) as err:
+        check_upload("big.png", data)
+    assert re.fullmatch(r"1[01]\.\d MB is over the 10 MB limit", err.value.reason)
+
+
+def test_size_limit_boundary() -> None:
+    small = encode(solid(), "PNG")
+    padded = small + b"\0" * (MAX_UPLOAD_BYTES - len(small))  # trailing bytes after IEND
+    assert check_upload("edge.png", padded).size == MAX_UPLOAD_BYTES
+    with pytest.raises(ImageRejected) as err:
+        check_upload("edge.png", padded + b"\0")
+    assert err.value.reason == "10,000,001 bytes is over the 10 MB limit"
+
+
+# --------------------------------------------------------------------------- data URLs
+
+
+def test_data_url_round_trip() -> None:
+    data = encode(solid(), "PNG")
+    url = to_data_url(data, "image/png")
+    assert url.startswith("data:image/png;base64,")
+    assert data_url_bytes(url) == data
+    wrapped = url[:40] + "\n" + url[40:80] + " " + url[80:]
+    assert data_url_bytes(wrapped) == data
+    assert data_url_bytes("data:text/plain,a%20b") == b"a b"
+
+
+@pytest.mark.parametrize("bad", ["https://example.com/a.png", "data:image/png;base64,@@@@", ""])
+def test_data_url_bytes_rejects(bad: str) -> None:
+    with pytest.raises(ValueError):
+        data_url_bytes(bad)
+
+
+# --------------------------------------------------------------------------- grid, thumbs
+
+
+@pytest.mark.parametrize(("width", "height", "fmt"), [(200, 150, "PNG"), (201, 151, "JPEG")])
+def test_split_grid_order_and_size(width: int, height: int, fmt: str) -> None:
+    parts = split_grid(
+        encode(grid(width, height), fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    )
+    assert len(parts) == 4
+    sizes = [decode(p).size for p in parts]
+    assert sizes[0] == (width // 2, height // 2)
+    assert sum(w for w, _ in sizes[:2]) == width and sum(h for _, h in sizes[::2]) == height
+    for part, colour in zip(parts, QUADRANT_COLOURS, strict=True):
+        img = decode(part)
+        assert img.format == "PNG"
+        centre = img.convert("RGB").getpixel((img.width // 2, img.height // 2))
+        assert all(abs(a - b) <= 8 for a, b in zip(centre, colour, strict=True)), centre
+
+
+def test_split_grid_keeps_alpha_and_rejects_garbage() -> None:
+    rgba = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    rgba.paste((255, 0, 0, 255), (50, 0, 100, 50))
+    parts = [decode(p) for p in split_grid(encode(rgba, "WEBP", lossless=True))]
+    assert parts[0].getpixel((10, 10))[3] == 0 and parts[1].getpixel((10, 10)) == (255, 0, 0, 255)
+    with pytest.raises(ImageRejected):
+        split_grid(b"nope")
+
+
+def test_thumbnail_is_small_and_keeps_aspect() -> None:
+    noise = np.random.default_rng(3).integers(0, 256, (1000, 2000, 3), dtype=np.uint8)
+    big = encode(Image.fromarray(noise), "PNG")
+    thumb = thumbnail(big)
+    img = decode(thumb)
+    assert img.format in ("WEBP", "JPEG") and thumbnail_mime(thumb) == f"image/{img.format.lower()}"
+    assert img.size == (384, 192) and len(thumb) < len(big) / 10
+    assert decode(thumbnail(big, max_side=100)).size == (100, 50)
+
+
+def test_thumbnail_does_not_enlarge_and_keeps_transparency() -> None:
+    img = decode(thumbnail(encode(solid((50, 80), (0, 0, 0, 0), "RGBA"), "PNG")))
+    assert img.size == (50, 80) and img.mode == "RGBA" and img.getpixel((5, 5))[3] == 0
+
+
+def test_thumbnail_follows_exif_orientation() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    photo = encode(solid((400, 200)), "JPEG", exif=exif.tobytes())
+    assert decode(thumbnail(photo, max_side=100)).size == (50, 100)
+
+
+def test_image_size() -> None:
+    assert image_size(encode(solid((123, 45)), "WEBP")) == (123, 45)
+    with pytest.raises(ImageRejected):
+        image_size(b"\x89PNG but not really")
+
+
+# --------------------------------------------------------------------------- zip
+
+
+def test_zip_images_keeps_every_file_under_a_safe_unique_name() -> None:
+    files = [(f"{i}.png", encode(solid(colour=c), "PNG")) for i, c in enumerate(QUADRANT_COLOURS)]
+    files += [("0.png", b"dupe"), ("../../etc/evil.png", b"evil"), ("", b"blank")]
+    with zipfile.ZipFile(io.BytesIO(zip_images(files))) as archive:
+        names = archive.namelist()
+        assert names == ["0.png", "1.png", "2.png", "3.png", "0-2.png", "evil.png", "image"]
+        assert archive.read("0.png") == files[0][1] and archive.read("0-2.png") == b"dupe"
+        assert decode(archive.read("3.png")).getpixel((0, 0)) == QUADRANT_COLOURS[3]
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def test_upload_registry_round_trip_survives_restart(tmp_path: Path) -> None:
+    data = encode(solid(), "PNG")
+    token = UploadRegistry(tmp_path).put(data, "image/png")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token)
+    again = UploadRegistry(tmp_path)  # a restart: a new registry over the same folder
+    assert again.get(token) == (data, "image/png")
+    assert again.get(f"{token}.png") == (data, "image/png")
+    assert again.get(f"{token}.jpg") is None
+    assert (tmp_path / "uploads" / f"{token}.png").read_bytes() == data
+    url = again.public_url("https://studio.example/", token)
+    assert url == f"https://studio.example/api/uploads/{token}.png"
+
+
+def test_upload_tokens_are_unguessable_and_typed(tmp_path: Path) -> None:
+    registry = UploadRegistry(tmp_path)
+    jpeg = encode(solid(), "JPEG")
+    tokens = {registry.put(jpeg, "image/jpeg") for _ in range(20)}
+    assert len(tokens) == 20
+    token = tokens.pop()
+    assert registry.get(token) == (jpeg, "image/jpeg")
+    assert registry.public_url("http://h:8501", token).endswith(f"/api/uploads/{token}.jpg")
+    with pytest.raises(ValueError):
+        registry.put(b"GIF89a", "image/gif")
+    with pytest.raises(KeyError):
+        registry.public_url("http://h", "A" * 32)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "../history.sqlite3",
+        "..",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "%2e%2e%2fhistory",
+        "abcdefghijklmnopqrstu/../../secret",
+        "abcdefghijklmnopqrstuvwx\x00.png",
+        "",
+        "short",
+        "abcdefghijklmnopqrstuvwxyz.png/../../x",
+    ],
+)
+def test_upload_registry_refuses_traversal(tmp_path: Path, token: str) -> None:
+    (tmp_path / "history.sqlite3").write_bytes(b"secret")
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / ("abcdefghijklmnopqrstuvwxyz.png")).write_bytes(b"real")
+    registry = UploadRegistry(tmp_path)
+    assert registry.get("abcdefghijklmnopqrstuvwxyz") == (b"real", "image/png")  # control
+    assert registry.get(token) is None
+    assert registry.remove(token) is False
+
+
+def test_upload_remove_and_prune(tmp_path: Path) -> None:
+    registry = UploadRegistry(tmp_path)
+    png = encode(solid(), "PNG")
+    old, new, gone = (registry.put(png, "image/png") for _ in range(3))
+    assert registry.remove(gone) and registry.get(gone) is None
+    os.utime(tmp_path / "uploads" / f"{old}.png", (1_000_000, 1_000_000))
+    assert registry.prune(max_age_s=3600) == 1
+    assert registry.get(old) is None and registry.get(new) is not None
+    assert UploadRegistry(tmp_path / "empty").prune(0) == 0
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ext", "mime"),
+    [
+        ("PNG", "png", "image/png"),
+        ("JPEG", "jpg", "image/jpeg"),
+        ("WEBP", "webp", "image/webp"),
+        ("GIF", "gif", "image/gif"),
+    ],
+)
+def test_sniff_extension_and_mime_by_content(fmt: str, ext: str, mime: str) -> None:
+    data = encode(solid(), fmt)
+    assert sniff_extension(data) == ext and sniff_mime(data) == mime
+
+
+def test_sniff_unknown_bytes() -> None:
+    assert sniff_extension(b"<html>") == "bin"
+    assert sniff_mime(b"<html>") == "application/octet-stream"
