@@ -326,9 +326,10 @@ def _raise_invalid(exc: ValidationError, model: type[BaseModel]) -> None:
     raise InvalidRequest(_field_name(err), _friendly(err, model)) from None
 
 
-def build_input(
-    mode: str, **params: Any
-) -> TextToImage | ImageToImage | UploadPaint | Vary | Upscale:
+AnyInput = TextToImage | ImageToImage | UploadPaint | Vary | Upscale
+
+
+def build_input(mode: str, **params: Any) -> AnyInput:
     """Build and validate one mode's input; raises InvalidRequest."""
     if mode not in INPUT_MODELS:
         raise InvalidRequest("mode", f"must be one of {', '.join(MODES)}; got {mode!r}")
@@ -393,12 +394,21 @@ class TaskState(StrEnum):
         """Map a provider's state (any case; unknown means still running) onto ours."""
         text = str(raw or "").strip().lower()
         aliases = {
-            "success": cls.SUCCESS, "succeeded": cls.SUCCESS, "completed": cls.SUCCESS,
-            "complete": cls.SUCCESS, "done": cls.SUCCESS, "finished": cls.SUCCESS,
-            "failed": cls.FAILED, "failure": cls.FAILED, "error": cls.FAILED, "fail": cls.FAILED,
-            "pending": cls.PENDING, "queued": cls.PENDING, "waiting": cls.PENDING,
+            "success": cls.SUCCESS,
+            "succeeded": cls.SUCCESS,
+            "completed": cls.SUCCESS,
+            "complete": cls.SUCCESS,
+            "done": cls.SUCCESS,
+            "finished": cls.SUCCESS,
+            "failed": cls.FAILED,
+            "failure": cls.FAILED,
+            "error": cls.FAILED,
+            "fail": cls.FAILED,
+            "pending": cls.PENDING,
+            "queued": cls.PENDING,
+            "waiting": cls.PENDING,
             "submitted": cls.PENDING,
-        }  # fmt: skip
+        }
         return aliases.get(text, cls.PROCESSING if text else cls.PENDING)
 
 

@@ -10,6 +10,7 @@ from mjstudio.contract import explain_fail_code
 class MJError(Exception):
     """Base of every error the client raises."""
 
+    title = "Error"
     hint = "Try again in a moment."
 
     def __init__(self, message: str) -> None:
@@ -20,6 +21,8 @@ class MJError(Exception):
 class APIStatusError(MJError):
     """The provider answered with an error status (HTTP or the body's ``code``)."""
 
+    title = "Provider refused the request"
+
     def __init__(self, message: str, *, status_code: int, body: Any = None) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -29,22 +32,31 @@ class APIStatusError(MJError):
 class BadRequestError(APIStatusError):
     """400: the provider refused the parameters."""
 
+    title = "Invalid parameters"
     hint = "Check the parameters named in the message; nothing was created."
 
 
 class AuthenticationError(APIStatusError):
     """401: the API key is missing or wrong."""
 
+    title = "API key refused"
     hint = "Check the API key (Settings page, MJ_API_KEY or .streamlit/secrets.toml)."
 
 
 class RateLimitError(APIStatusError):
     """429: too many requests or too many running tasks."""
 
+    title = "Rate limited"
     hint = "The provider is busy with your requests: wait a few seconds and try again."
 
-    def __init__(self, message: str, *, status_code: int = 429, body: Any = None,
-                 retry_after: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, status_code=status_code, body=body)
         self.retry_after = retry_after
 
@@ -52,18 +64,21 @@ class RateLimitError(APIStatusError):
 class ServerError(APIStatusError):
     """5xx: the provider failed."""
 
+    title = "Provider error"
     hint = "The provider had a problem; try again later."
 
 
 class APIConnectionError(MJError):
     """The provider could not be reached."""
 
+    title = "Network problem"
     hint = "Check the network and the provider URL (Settings page)."
 
 
 class APITimeoutError(APIConnectionError):
     """The provider did not answer in time."""
 
+    title = "Timed out"
     hint = "The provider is slow to answer; try again in a moment."
 
 
@@ -74,6 +89,7 @@ class CreateOutcomeUnknown(MJError):
     "unknown" for the designer to check.
     """
 
+    title = "Outcome unknown"
     hint = (
         "The provider may have started this task. It was not sent again, so you are not "
         "charged twice; check the provider's dashboard before generating it again."
@@ -86,6 +102,8 @@ class CreateOutcomeUnknown(MJError):
 
 class TaskFailed(MJError):
     """The task ended in ``failed``."""
+
+    title = "Task failed"
 
     def __init__(self, task_id: str, fail_code: str | None, fail_msg: str | None) -> None:
         self.task_id = task_id
@@ -103,6 +121,7 @@ class TaskFailed(MJError):
 class WaitTimeout(MJError):
     """The task did not end before the wait's deadline."""
 
+    title = "Still running"
     hint = "The task is still running at the provider; it is kept and checked again later."
 
 
@@ -114,8 +133,9 @@ STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def status_error(status_code: int, message: str, body: Any = None,
-                 retry_after: float | None = None) -> APIStatusError:  # fmt: skip
+def status_error(
+    status_code: int, message: str, body: Any = None, retry_after: float | None = None
+) -> APIStatusError:
     """The error class for a status code, built in one place."""
     if status_code == 429:
         return RateLimitError(message, body=body, retry_after=retry_after)
@@ -123,3 +143,8 @@ def status_error(status_code: int, message: str, body: Any = None,
     if cls is None:
         cls = ServerError if status_code >= 500 else APIStatusError
     return cls(message, status_code=status_code, body=body)
+
+
+def describe(exc: MJError) -> str:
+    """An error as a designer reads it: what happened, then what to do."""
+    return f"{exc.title}: {exc.message} — {exc.hint}"
