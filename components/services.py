@@ -31,10 +31,14 @@ def data_dir() -> Path:
     return default_data_dir().resolve()
 
 
-@st.cache_resource(show_spinner=False)
 def studio() -> Studio:
     """The process's Studio (store, uploads, tracker); the server's lifespan made it first."""
-    return Studio.shared(data_dir())
+    return _studio(str(data_dir()))
+
+
+@st.cache_resource(show_spinner=False)
+def _studio(folder: str) -> Studio:
+    return Studio.shared(Path(folder))
 
 
 def secrets_map() -> dict:

@@ -43,7 +43,7 @@ st.caption(
     "The key stays in this browser session's memory only: it is never written to the "
     "history, a log or the page. Tasks belong to a workspace per provider URL and key."
 )
-with st.form("key-form"):
+with st.form("key-form", clear_on_submit=True):
     base_url = st.text_input(
         "Provider URL (MJ_BASE_URL)",
         value="" if conn.is_sandbox else conn.base_url,

@@ -1,0 +1,59 @@
+"""AppTest fixtures: a fresh data folder per test; the embedded sandbox serves from a thread."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mjstudio.history import TaskRecord, TaskStore
+from mjstudio.studio import Studio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """An empty data folder, no API key: the studio runs on its embedded sandbox."""
+    for name in ("MJ_API_KEY", "MJ_BASE_URL", "MJSTUDIO_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MJSTUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MJSTUDIO_SANDBOX_LATENCY", "0.5")
+    yield tmp_path
+    Studio.forget(tmp_path)
+
+
+@pytest.fixture
+def app(data_dir) -> Callable[[str | None], AppTest]:
+    """Open the studio (optionally on one page) and run it once."""
+
+    def open_page(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=30)
+        at.run()
+        if page:
+            at.switch_page(page)
+            at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_page
+
+
+@pytest.fixture
+def store(data_dir) -> TaskStore:
+    """The store the app writes to."""
+    return TaskStore.open(data_dir)
+
+
+def wait_done(store: TaskStore, timeout: float = 30.0) -> list[TaskRecord]:
+    """Wait until every stored task is final and downloaded; returns them (newest first)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        records = [r for ws in store.workspaces() for r in store.list(ws, limit=None)]
+        if records and all(r.is_final and (r.downloaded or r.state != "success") for r in records):
+            return records
+        time.sleep(0.1)
+    raise AssertionError(f"tasks not finished: {[(r.mode, r.state) for r in records]}")
