@@ -1,0 +1,174 @@
+"""The sandbox provider's behaviour, HTTP aside: create, run, report and serve tasks."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import shutil
+import tempfile
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from mjstudio.contract import TaskRequest, TaskState
+from mjstudio.sandbox.callbacks import deliver
+from mjstudio.sandbox.imaging import to_png
+from mjstudio.sandbox.jobs import JobContext, TaskFailure, render
+from mjstudio.sandbox.limits import SlidingWindow
+from mjstudio.sandbox.settings import SandboxSettings
+from mjstudio.sandbox.store import TaskRecord, TaskStore, now_ms
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status (= envelope code), message, optional Retry-After."""
+
+    def __init__(self, code: int, msg: str, retry_after: int | None = None) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.retry_after = retry_after
+
+
+class Sandbox:
+    """Tasks of one sandbox: created fast, rendered in a thread pool, visible after latency."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self._own_dir = settings.data_dir is None
+        root = Path(tempfile.mkdtemp(prefix="mjsandbox-")) if self._own_dir else settings.data_dir
+        self.store = TaskStore(root)  # type: ignore[arg-type]
+        self.window = SlidingWindow(settings.rate_limit_per_minute)
+        self._ctx = JobContext(settings, self.store)
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="mjsandbox")
+        self._lock = threading.Lock()
+        self._active: dict[str, TaskRecord] = {}
+        self._timers: dict[str, threading.Timer] = {}
+        self._closed = False
+        self._resume()
+
+    @property
+    def data_dir(self) -> Path:
+        """Where task records and result files live."""
+        return self.store.root
+
+    def check_rate(self) -> None:
+        """Count a request against the per-minute limit; 429 past it."""
+        wait = self.window.hit()
+        if wait is not None:
+            limit = self.settings.rate_limit_per_minute
+            raise ApiError(429, f"Rate limit exceeded ({limit} requests a minute).", wait)
+
+    def create(self, request: TaskRequest, base_url: str) -> TaskRecord:
+        """Record a new task and start its work; 429 past the concurrent-task limit."""
+        now = now_ms()
+        with self._lock:
+            self._check_concurrency(now)
+            record = TaskRecord(
+                task_id=uuid.uuid4().hex,
+                request=request.to_api(),
+                created_ms=now,
+                ready_ms=now + round(self.settings.latency_s * 1000),
+                token=secrets.token_urlsafe(16),
+                base_url=base_url,
+                parent=getattr(request.input, "taskId", None),
+            )
+            self.store.save(record)
+            self._active[record.task_id] = record
+        self._pool.submit(self._work, record)
+        return record
+
+    def status(self, task_id: str, base_url: str) -> dict[str, Any] | None:
+        """The status ``data`` of a task, or None for an unknown id."""
+        record = self.store.get(task_id)
+        if record is None:
+            return None
+        return record.status_data(now_ms(), self.settings.public_base_url or base_url)
+
+    def result_file(self, token: str, name: str) -> Path:
+        """The path of a visible, unexpired result file; 404 or 410 otherwise."""
+        record = self.store.by_token(token)
+        now = now_ms()
+        if record is None or name not in record.files:
+            raise ApiError(404, "Result file not found.")
+        if record.state_at(now) is not TaskState.SUCCESS:
+            raise ApiError(404, "Result file not found.")
+        path = self.store.file_path(record, name)
+        if now - (record.complete_ms or now) > self.settings.result_ttl_s * 1000:
+            path.unlink(missing_ok=True)
+            raise ApiError(410, "expired")
+        if not path.is_file():
+            raise ApiError(404, "Result file not found.")
+        return path
+
+    def close(self) -> None:
+        """Stop work and timers (unfinished tasks resume on the next start)."""
+        self._closed = True
+        with self._lock:
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._own_dir:
+            shutil.rmtree(self.store.root, ignore_errors=True)
+
+    def _check_concurrency(self, now: int) -> None:
+        running = {k: r for k, r in self._active.items() if not r.state_at(now).is_final}
+        self._active = running
+        if len(running) < self.settings.max_concurrent:
+            return
+        ends = [r.complete_ms or max(r.ready_ms, now + 1000) for r in running.values()]
+        wait = max(1, math.ceil((min(ends) - now) / 1000))
+        limit = self.settings.max_concurrent
+        raise ApiError(429, f"Too many tasks running at once (limit {limit}).", wait)
+
+    def _work(self, record: TaskRecord) -> None:
+        files: list[str] = []
+        code = msg = None
+        try:
+            for index, img in enumerate(render(record, self._ctx)):
+                name = f"{record.task_id}_{index}.png"
+                self.store.write_file(record, name, to_png(img))
+                files.append(name)
+        except TaskFailure as exc:
+            code, msg, files = exc.code, exc.message, []
+        except Exception:
+            log.exception("sandbox task %s crashed", record.task_id)
+            code, msg, files = "SANDBOX_ERROR", "The sandbox could not make this picture.", []
+        self.store.update(record, files=files, fail_code=code, fail_msg=msg, done_ms=now_ms())
+        self._schedule_callback(record)
+
+    def _schedule_callback(self, record: TaskRecord) -> None:
+        if not record.callback_url or record.callback_sent or self._closed:
+            return
+        delay = max(0.0, ((record.complete_ms or 0) - now_ms()) / 1000)
+        timer = threading.Timer(delay, self._callback, args=(record,))
+        timer.daemon = True
+        with self._lock:
+            self._timers[record.task_id] = timer
+        timer.start()
+
+    def _callback(self, record: TaskRecord) -> None:
+        base = self.settings.public_base_url or record.base_url
+        data = record.status_data(max(now_ms(), record.complete_ms or 0), base)
+        if not deliver(record.callback_url or "", data, self.settings.callback_attempts):
+            log.warning("callback for task %s given up", record.task_id)
+        if not self._closed:
+            self.store.update(record, callback_sent=True)
+        with self._lock:
+            self._timers.pop(record.task_id, None)
+
+    def _resume(self) -> None:
+        now = now_ms()
+        for record in self.store.load():
+            if record.done_ms is None:
+                self._active[record.task_id] = record
+                self._pool.submit(self._work, record)
+                continue
+            if not record.state_at(now).is_final:
+                self._active[record.task_id] = record
+            self._schedule_callback(record)

@@ -1,0 +1,48 @@
+"""Settings of the sandbox provider, in one object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_BLOCKED_WORDS = ("gore", "nsfw", "blood", "nude", "porn", "massacre")
+FIFTEEN_DAYS_S = 15 * 24 * 3600.0
+TEN_MB = 10 * 1024 * 1024
+
+
+@dataclass
+class SandboxSettings:
+    """How the local stand-in provider behaves: auth, timing, limits, storage."""
+
+    api_key: str
+    auth_header: str = "Authorization"
+    latency_s: float = 6.0
+    rate_limit_per_minute: int = 10_000
+    max_concurrent: int = 1_000
+    blocked_words: tuple[str, ...] = field(default=DEFAULT_BLOCKED_WORDS)
+    result_ttl_s: float = FIFTEEN_DAYS_S
+    data_dir: Path | None = None
+    public_base_url: str | None = None
+    max_image_bytes: int = TEN_MB
+    fetch_timeout_s: float = 5.0
+    workers: int = field(default_factory=lambda: max(2, min(4, os.cpu_count() or 2)))
+    callback_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise ValueError("api_key must not be empty")
+        if self.latency_s < 0:
+            raise ValueError("latency_s must be >= 0")
+        if self.rate_limit_per_minute < 1 or self.max_concurrent < 1:
+            raise ValueError("rate_limit_per_minute and max_concurrent must be >= 1")
+        self.blocked_words = tuple(w.strip().lower() for w in self.blocked_words if w.strip())
+        if self.data_dir is not None:
+            self.data_dir = Path(self.data_dir)
+        if self.public_base_url:
+            self.public_base_url = self.public_base_url.rstrip("/")
+
+    @property
+    def bearer(self) -> bool:
+        """True when the key comes as ``Authorization: Bearer <key>``."""
+        return self.auth_header.strip().lower() == "authorization"

@@ -1,0 +1,55 @@
+"""Serve ASGI apps (the sandbox, tiny helper servers) on loopback from a background thread.
+
+Importable by any test package: ``from tests.sandbox.server import running_sandbox``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from mjstudio.sandbox import SandboxSettings, create_app
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback port that nothing listens on (right now)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_app(app: Any, host: str = "127.0.0.1", start_timeout_s: float = 15.0) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@contextmanager
+def running_sandbox(settings: SandboxSettings) -> Iterator[str]:
+    """Run a sandbox provider with these settings; yields its base URL."""
+    with serve_app(create_app(settings)) as base_url:
+        yield base_url
