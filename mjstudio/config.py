@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import httpx
+
 from mjstudio.client import DEFAULT_AUTH_HEADER, MJClient, PollSchedule, mask_key, schedule_for
 from mjstudio.history import workspace_id
 
@@ -34,6 +36,7 @@ class Connection:
     request_type: str = "async"
     callback_base: str | None = None
     sandbox_latency: float | None = None
+    timeout_s: float = 30.0
 
     @property
     def is_sandbox(self) -> bool:
@@ -53,7 +56,8 @@ class Connection:
 
     def client(self) -> MJClient:
         """A new client for this connection."""
-        return MJClient(self.api_key, self.base_url, auth_header=self.auth_header)
+        timeout = httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
+        return MJClient(self.api_key, self.base_url, auth_header=self.auth_header, timeout=timeout)
 
     def schedule(self, speed: str | None) -> PollSchedule:
         """The polling schedule for a task of this speed."""

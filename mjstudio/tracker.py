@@ -255,17 +255,6 @@ class Tracker:
             listener(record)
         return record
 
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until no task is active or being downloaded (tests and shutdown)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            pending = [r for r in self.store.active() if r.state not in ("unknown",)]
-            undone = self.store.due(now=float("inf"))
-            if not pending and not [r for r in undone if r.state == "success"]:
-                return True
-            time.sleep(0.1)
-        return False
-
 
 def _finish_time(status: TaskStatus, now: float) -> float:
     return status.complete_time / 1000 if status.complete_time else now
