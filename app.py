@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.routing import Mount
+from streamlit.runtime.pages_manager import PagesManager
 
 from mjstudio import embedded
 from mjstudio.config import SANDBOX_PREFIX, env_connection
@@ -21,6 +22,11 @@ from mjstudio.routes import studio_routes
 from mjstudio.studio import Studio
 
 DATA_DIR = default_data_dir().resolve()
+
+# studio.py navigates with st.navigation. Streamlit only learns that on the first
+# st.navigation call; until then a pages/ folder next to the script makes a first visit to,
+# say, /paint run pages/paint.py bare, without the frame. Say it up front.
+PagesManager.uses_pages_directory = False
 log = logging.getLogger("mjstudio.app")
 
 

@@ -271,3 +271,34 @@ class UploadRegistry:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+def fetch_image(url: str, timeout_s: float = 10.0) -> bytes:
+    """The bytes of an image URL the designer pasted (http(s) or data:), checked like an upload."""
+    if url.startswith("data:"):
+        data = data_url_bytes(url)
+    else:
+        import httpx  # only needed here
+
+        try:
+            with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as resp:
+                resp.raise_for_status()
+                data = b""
+                for chunk in resp.iter_bytes():
+                    data += chunk
+                    if len(data) > MAX_UPLOAD_BYTES:
+                        break
+        except httpx.HTTPError as exc:
+            raise ImageRejected(f"could not download it ({type(exc).__name__})") from None
+    check_upload(url.rsplit("/", 1)[-1][:60], data)
+    return data
+
+
+def resized_png(data: bytes, width: int, height: int) -> bytes:
+    """The image resized to exactly width x height, as PNG."""
+    with _open(data) as img:
+        return _png(
+            img.convert("RGBA" if "A" in img.getbands() else "RGB").resize(
+                (width, height), Image.Resampling.LANCZOS
+            )
+        )
