@@ -1,0 +1,401 @@
+"""Canvas drawing -> painted region -> upload-paint mask (`mask.areas` polygons or a PNG).
+
+Coordinates: the component's objects are in canvas CSS pixels (see maskshapes for what they
+look like); the API wants source-image pixels, origin top-left, y down. The component's
+`background_fit` says how the image sits on the canvas: canvas = offset + scale * image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
+import shapely
+from shapely import Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from mjstudio.maskraster import data_url, png_bytes, rasterize
+from mjstudio.maskshapes import ERASER_COLOR, is_eraser, object_shape, painted_region
+
+__all__ = [
+    "ERASER_COLOR",
+    "MIN_SIDE",
+    "MAX_SIDE",
+    "Fit",
+    "MaskError",
+    "MaskResult",
+    "Placement",
+    "build_mask",
+    "fit_to_provider_range",
+    "inverted",
+    "is_eraser",
+    "mask_areas",
+    "mask_data_url",
+    "mask_png",
+    "object_shape",
+    "painted_region",
+    "placement",
+    "placement_for_aspect",
+    "scale_areas",
+    "to_image_pixels",
+]
+
+MIN_SIDE, MAX_SIDE = 500, 4096  # the providers' accepted source-image side, in pixels
+EMPTY_MESSAGE = "Paint the region to regenerate first."
+
+
+class MaskError(ValueError):
+    """A mask that cannot be sent; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How the source image sits on the canvas: canvas px = offset + scale * image px."""
+
+    natural_width: int
+    natural_height: int
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.natural_width <= 0 or self.natural_height <= 0:
+            raise MaskError("The source image has no size.")
+        if self.scale_x <= 0 or self.scale_y <= 0:
+            raise MaskError("The image is not shown on the canvas (zero scale).")
+
+    @classmethod
+    def from_component(cls, data: Mapping[str, Any]) -> Fit:
+        """From `CanvasResult.background_fit` (snake_case) or the raw camelCase value."""
+
+        def get(snake: str, camel: str) -> Any:
+            return data[snake] if snake in data else data[camel]
+
+        return cls(
+            natural_width=round(get("natural_width", "naturalWidth")),
+            natural_height=round(get("natural_height", "naturalHeight")),
+            scale_x=float(get("scale_x", "scaleX")),
+            scale_y=float(get("scale_y", "scaleY")),
+            offset_x=float(get("offset_x", "offsetX")),
+            offset_y=float(get("offset_y", "offsetY")),
+        )
+
+    @classmethod
+    def stretch(cls, canvas_width: float, canvas_height: float, width: int, height: int) -> Fit:
+        """The whole image fills the canvas (the component's default "stretch" fit)."""
+        return cls(width, height, canvas_width / width, canvas_height / height)
+
+    @classmethod
+    def contain(cls, canvas_width: float, canvas_height: float, width: int, height: int) -> Fit:
+        """The image scaled to fit inside the canvas, centred (the "contain" fit)."""
+        s = min(canvas_width / width, canvas_height / height)
+        return cls(
+            width, height, s, s, (canvas_width - width * s) / 2, (canvas_height - height * s) / 2
+        )
+
+    @classmethod
+    def resolve(
+        cls,
+        background_fit: Mapping[str, Any] | None,
+        canvas_width: float,
+        canvas_height: float,
+        width: int,
+        height: int,
+    ) -> Fit:
+        """The component's fit when it has sent one (None on the first run), else stretch."""
+        if background_fit:
+            return cls.from_component(background_fit)
+        return cls.stretch(canvas_width, canvas_height, width, height)
+
+    def resized(self, width: int, height: int) -> Fit:
+        """The same placement on the canvas for the image resized to width x height."""
+        sx, sy = self.natural_width / width, self.natural_height / height
+        return Fit(
+            width, height, self.scale_x * sx, self.scale_y * sy, self.offset_x, self.offset_y
+        )
+
+
+def to_image_pixels(region: BaseGeometry, fit: Fit) -> BaseGeometry:
+    """A canvas-px region in source-image pixels, clipped to [0, w] x [0, h]."""
+    matrix = (1 / fit.scale_x, 0, 0, 1 / fit.scale_y)
+    offset = (-fit.offset_x / fit.scale_x, -fit.offset_y / fit.scale_y)
+    image_px = shapely.affinity.affine_transform(region, (*matrix, *offset))
+    return image_px.intersection(box(0, 0, fit.natural_width, fit.natural_height))
+
+
+def inverted(region: BaseGeometry, width: int, height: int) -> BaseGeometry:
+    """The image rectangle minus the region: regenerate everything that was not painted."""
+    return box(0, 0, width, height).difference(region)
+
+
+def _snap(geom: BaseGeometry) -> list[Polygon]:
+    """Valid polygons with integer vertices (GEOS snap-rounding), collinear points dropped."""
+    with np.errstate(all="ignore"):  # GEOS trips float flags on subnormal coordinates
+        snapped = shapely.set_precision(geom, 1.0)
+    parts = shapely.get_parts(shapely.simplify(snapped, 0.0, preserve_topology=True))
+    return [p for p in parts if isinstance(p, Polygon) and p.area > 0]
+
+
+def _cut_line(poly: Polygon) -> tuple[int, int] | None:
+    """(axis, c): an integer line through a hole, nearest the middle across the longer side."""
+    bounds = poly.bounds
+    holes = [ring.bounds for ring in poly.interiors]
+    wide = bounds[2] - bounds[0] >= bounds[3] - bounds[1]
+    for axis in (0, 1) if wide else (1, 0):
+        mid = (bounds[axis] + bounds[axis + 2]) / 2
+        lines = [
+            min(max(round(mid), math.floor(h[axis]) + 1), math.ceil(h[axis + 2]) - 1) for h in holes
+        ]
+        lines = [c for c, h in zip(lines, holes, strict=True) if h[axis] < c < h[axis + 2]]
+        if lines:
+            return axis, min(lines, key=lambda c: abs(c - mid))
+    return None
+
+
+def _cut(poly: Polygon) -> list[Polygon] | None:
+    """Split a polygon in two along an integer line through one of its holes."""
+    line = _cut_line(poly)
+    if line is None:
+        return None
+    (axis, c), (x0, y0, x1, y1) = line, poly.bounds
+    halves = (
+        (box(x0, y0, c, y1), box(c, y0, x1, y1))
+        if axis == 0
+        else (box(x0, y0, x1, c), box(x0, c, x1, y1))
+    )
+    return [p for half in halves for p in _snap(poly.intersection(half))]
+
+
+def _simple_pieces(geom: BaseGeometry) -> list[Polygon]:
+    """Hole-free integer polygons whose union is geom (holes under a pixel are filled)."""
+    todo, done = _snap(geom), []
+    while todo:
+        poly = todo.pop()
+        if not poly.interiors:
+            done.append(poly)
+            continue
+        parts = _cut(poly)
+        if parts is None:  # only sub-pixel holes are left
+            parts = _snap(Polygon(poly.exterior))
+        todo.extend(parts)
+    return done
+
+
+def _clockwise_points(poly: Polygon) -> list[int]:
+    """Exterior as a flat [x1, y1, ...] list, clockwise on screen (positive shoelace sum),
+    starting at its top-left vertex."""
+    xy = np.rint(np.asarray(poly.exterior.coords, dtype=float)[:-1]).astype(np.int64)
+    x, y = xy[:, 0], xy[:, 1]
+    if np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) < 0:
+        xy = xy[::-1]
+    first = np.lexsort((xy[:, 0], xy[:, 1]))[0]
+    return [int(v) for v in np.roll(xy, -first, axis=0).ravel()]
+
+
+def mask_areas(
+    region: BaseGeometry, width: int, height: int, tolerance: float = 0.25
+) -> list[dict[str, Any]]:
+    """`mask.areas` for a region in image px: simple clockwise integer polygons, no holes."""
+    clipped = region.intersection(box(0, 0, width, height))
+    simple = shapely.simplify(clipped, tolerance, preserve_topology=True) if tolerance else clipped
+    return [
+        {"width": width, "height": height, "points": _clockwise_points(p)}
+        for p in _simple_pieces(simple)
+    ]
+
+
+def areas_region(areas: Iterable[Mapping[str, Any]]) -> BaseGeometry:
+    """The union of `mask.areas` polygons, in image px."""
+    polys = [Polygon(ring) for ring in _area_rings(areas)]
+    return shapely.union_all(polys) if polys else Polygon()
+
+
+def _area_rings(areas: Iterable[Mapping[str, Any]]) -> list[np.ndarray]:
+    return [np.reshape(np.asarray(a["points"], dtype=float), (-1, 2)) for a in areas]
+
+
+def mask_png(region: BaseGeometry, width: int, height: int, tolerance: float = 0.25) -> bytes:
+    """A black-and-white PNG of the image's size, white where the region is (regenerate)."""
+    areas = mask_areas(region, width, height, tolerance)
+    return png_bytes(rasterize(_area_rings(areas), width, height))
+
+
+def mask_data_url(region: BaseGeometry, width: int, height: int, tolerance: float = 0.25) -> str:
+    """mask_png as a base64 `data:` URL, for `mask.url`."""
+    return data_url(mask_png(region, width, height, tolerance))
+
+
+def fit_to_provider_range(width: int, height: int) -> tuple[int, int, float]:
+    """The nearest size within 500-4096 px per side, keeping the aspect ratio, and the scale."""
+    if min(width, height) <= 0:
+        raise MaskError("The source image has no size.")
+    scale = max(1.0, MIN_SIDE / min(width, height))
+    scale = min(scale, MAX_SIDE / max(width, height))
+    if min(width, height) * scale < MIN_SIDE - 0.5:
+        raise MaskError(
+            f"The source image is {width}x{height} px: too narrow to fit the provider's "
+            f"{MIN_SIDE}-{MAX_SIDE} px per side. Crop it closer to square first."
+        )
+
+    def side(v: int) -> int:
+        return min(max(round(v * scale), MIN_SIDE), MAX_SIDE)
+
+    return side(width), side(height), scale
+
+
+def scale_areas(areas: Sequence[Mapping[str, Any]], scale: float) -> list[dict[str, Any]]:
+    """`mask.areas` for the source image resized by scale (e.g. from fit_to_provider_range)."""
+    if not areas:
+        return []
+    width, height = (round(areas[0][k] * scale) for k in ("width", "height"))
+    region = shapely.affinity.scale(areas_region(areas), scale, scale, origin=(0, 0))
+    return mask_areas(region, width, height, tolerance=0.0)
+
+
+def check_source_size(width: int, height: int) -> None:
+    """Raise MaskError unless both sides are within the provider's 500-4096 px."""
+    if MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE:
+        return
+    try:
+        w2, h2, _ = fit_to_provider_range(width, height)
+        hint = f" Resize it to {w2}x{h2} px first."
+    except MaskError:
+        hint = " Crop it closer to square first."
+    raise MaskError(
+        f"The source image is {width}x{height} px; the provider accepts "
+        f"{MIN_SIDE}-{MAX_SIDE} px per side.{hint}"
+    )
+
+
+@dataclass
+class MaskResult:
+    """A ready mask: `areas` for `mask.areas`, the PNG on demand, and what share is painted."""
+
+    areas: list[dict[str, Any]]
+    width: int
+    height: int
+    painted_fraction: float
+    region: BaseGeometry = field(repr=False)
+
+    @cached_property
+    def png(self) -> bytes:
+        """The mask as a black-and-white PNG (white = regenerate), rendered from `areas`."""
+        return png_bytes(rasterize(_area_rings(self.areas), self.width, self.height))
+
+    @property
+    def data_url(self) -> str:
+        """`png` as a base64 `data:` URL."""
+        return data_url(self.png)
+
+    def mask_field(self, *, as_url: bool = False) -> dict[str, Any]:
+        """The request's `mask` object: `{"areas": [...]}` or `{"url": "data:..."}`."""
+        return {"url": self.data_url} if as_url else {"areas": self.areas}
+
+
+def _objects(drawing: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None) -> list[Any]:
+    if isinstance(drawing, Mapping):
+        return list(drawing.get("objects") or [])
+    return list(drawing or [])
+
+
+def build_mask(
+    objects: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None,
+    fit: Fit,
+    *,
+    invert: bool = False,
+    tolerance: float = 0.25,
+) -> MaskResult:
+    """From the canvas's `json_data` (or its objects) to a mask in source-image pixels."""
+    w, h = fit.natural_width, fit.natural_height
+    check_source_size(w, h)
+    canvas_region = painted_region(_objects(objects))
+    if canvas_region.is_empty or canvas_region.area <= 0:
+        raise MaskError(EMPTY_MESSAGE)
+    region = to_image_pixels(canvas_region, fit)
+    if region.area <= 0:
+        raise MaskError("The painted region lies outside the image: paint over the picture.")
+    if invert:
+        region = inverted(region, w, h)
+        if region.area <= 0:
+            raise MaskError("The whole image is painted, so the inverted mask is empty.")
+    areas = mask_areas(region, w, h, tolerance)
+    if not areas:
+        raise MaskError("The painted region is too small: paint at least a few pixels.")
+    return MaskResult(areas, w, h, float(region.area / (w * h)), region)
+
+
+class Placement(NamedTuple):
+    """upload-paint's `canvas` {width, height} and `imgPos` {x, y, width, height}."""
+
+    canvas: dict[str, int]
+    img_pos: dict[str, int]
+
+
+ANCHORS = {
+    "center": (0.5, 0.5),
+    "top": (0.5, 0.0),
+    "bottom": (0.5, 1.0),
+    "left": (0.0, 0.5),
+    "right": (1.0, 0.5),
+    "top-left": (0.0, 0.0),
+    "top-right": (1.0, 0.0),
+    "bottom-left": (0.0, 1.0),
+    "bottom-right": (1.0, 1.0),
+}
+
+
+def _anchor(anchor: str | tuple[float, float]) -> tuple[float, float]:
+    if isinstance(anchor, str):
+        if anchor not in ANCHORS:
+            raise MaskError(f"Unknown anchor {anchor!r}; use one of {', '.join(ANCHORS)}.")
+        return ANCHORS[anchor]
+    fx, fy = (float(v) for v in anchor)
+    if not (0 <= fx <= 1 and 0 <= fy <= 1):
+        raise MaskError("An anchor's fractions must lie between 0 and 1.")
+    return fx, fy
+
+
+def _place(iw: int, ih: int, cw: int, ch: int, anchor: str | tuple[float, float]) -> Placement:
+    fx, fy = _anchor(anchor)
+    pos = {"x": round((cw - iw) * fx), "y": round((ch - ih) * fy), "width": iw, "height": ih}
+    return Placement({"width": cw, "height": ch}, pos)
+
+
+def placement(
+    image_width: int,
+    image_height: int,
+    zoom_out: float = 1.0,
+    anchor: str | tuple[float, float] = "center",
+) -> Placement:
+    """The canvas zoom_out (1-2) times the image, with the image at anchor (default: centre)."""
+    if not 1.0 <= zoom_out <= 2.0:
+        raise MaskError("Zoom out must be between 1 and 2.")
+    cw, ch = round(image_width * zoom_out), round(image_height * zoom_out)
+    return _place(image_width, image_height, cw, ch, anchor)
+
+
+def placement_for_aspect(
+    image_width: int,
+    image_height: int,
+    aspect: str | float,
+    anchor: str | tuple[float, float] = "center",
+) -> Placement:
+    """The smallest canvas of aspect ("W:H" or W/H) that holds the image, image at anchor."""
+    if isinstance(aspect, str):
+        try:
+            aw, ah = (float(v) for v in aspect.split(":"))
+        except ValueError:
+            raise MaskError(f"Aspect {aspect!r} is not of the form W:H.") from None
+        ratio = aw / ah if aw > 0 and ah > 0 else 0.0
+    else:
+        ratio = float(aspect)
+    if ratio <= 0 or not math.isfinite(ratio):
+        raise MaskError("An aspect ratio must be positive.")
+    cw = max(image_width, math.ceil(image_height * ratio - 1e-9))
+    ch = max(image_height, math.ceil(image_width / ratio - 1e-9))
+    return _place(image_width, image_height, cw, ch, anchor)
