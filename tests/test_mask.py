@@ -437,7 +437,7 @@ def test_the_eraser_colour_erases_like_destination_out():
     stroke = [(40 + 8 * i, 150) for i in range(40)]
     cut = [(200, 40 + 8 * i) for i in range(30)]
     by_colour = painted_region(
-        [brush(stroke, 40), brush(cut, 30, stroke=" RGBA(255, 0, 255, 0.35)")]
+        [brush(stroke, 40), brush(cut, 30, stroke=" RGBA(254, 254, 254, 0.65)")]
     )
     by_mode = painted_region(
         [brush(stroke, 40), brush(cut, 30, globalCompositeOperation="destination-out")]
