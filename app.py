@@ -35,11 +35,11 @@ async def lifespan(_app):
     """Start the studio's tracker with the server; stop it on shutdown."""
     port = st.get_option("server.port")
     embedded.set_mounted(DATA_DIR, f"http://127.0.0.1:{port}{SANDBOX_PREFIX}")
-    studio = Studio.shared(DATA_DIR)
-    studio.tracker.register(embedded.connection(DATA_DIR))
+    conns = [embedded.connection(DATA_DIR)]
     configured = env_connection(_secrets())
     if configured and configured.base_url:
-        studio.tracker.register(configured)
+        conns.append(configured)
+    studio = Studio.shared(DATA_DIR, conns)
     log.info("tracker started; data folder %s", DATA_DIR)
     yield {"studio": studio}
     Studio.forget(DATA_DIR)

@@ -126,7 +126,6 @@ def _grid(record: TaskRecord, shown: list[Path], *, where: str) -> None:
 
 
 def _uv_buttons(record: TaskRecord, *, where: str) -> None:
-    count = len(record.files)
     a, b = st.columns(2)
     up_type = a.selectbox(
         "Upscale type",
@@ -137,28 +136,27 @@ def _uv_buttons(record: TaskRecord, *, where: str) -> None:
     vary_type = b.selectbox(
         "Vary type", list(VARY_TYPES), format_func=VARY_TYPES.get, key=f"{where}:{record.id}:vtype"
     )
-    ups = st.columns(4)
-    for i in range(count):
-        if ups[i].button(
-            f"U{i + 1}",
-            key=f"{where}:{record.id}:U{i + 1}",
-            width="stretch",
-            help=f"Upscale image {i + 1} ({UPSCALE_TYPES[up_type]})",
-        ):
-            actions.derive(record, "upscale", i, up_type)
-    vs = st.columns(4)
-    for i in range(count):
-        if vs[i].button(
-            f"V{i + 1}",
-            key=f"{where}:{record.id}:V{i + 1}",
-            width="stretch",
-            help=f"Vary image {i + 1} ({VARY_TYPES[vary_type]})",
-        ):
-            actions.derive(record, "vary", i, vary_type)
+    _button_row(record, "U", "upscale", up_type, UPSCALE_TYPES, where=where)
+    _button_row(record, "V", "vary", vary_type, VARY_TYPES, where=where)
     downloads = st.columns(4)
     for i, path in enumerate(_paths(record, record.files)):
         with downloads[i]:
             actions.download_one(record, i, path, where=where)
+
+
+def _button_row(
+    record: TaskRecord, letter: str, mode: str, kind: int, kinds: dict, *, where: str
+) -> None:
+    """One row of U1–U4 or V1–V4: button N works on image N (index N-1)."""
+    verb = "Upscale" if mode == "upscale" else "Vary"
+    for i, col in enumerate(st.columns(4)[: len(record.files)]):
+        if col.button(
+            f"{letter}{i + 1}",
+            key=f"{where}:{record.id}:{letter}{i + 1}",
+            width="stretch",
+            help=f"{verb} image {i + 1} ({kinds[kind]})",
+        ):
+            actions.derive(record, mode, i, kind)
 
 
 def _lineage(record: TaskRecord, *, where: str) -> None:

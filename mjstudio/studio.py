@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,19 @@ class Studio:
         self._secret = _stable_secret(self.data_dir / "callback-secret")
 
     @classmethod
-    def shared(cls, data_dir: Path) -> Studio:
-        """The one Studio of this data folder in this process, its tracker started."""
+    def shared(cls, data_dir: Path, connections: Iterable[Connection] = ()) -> Studio:
+        """The one Studio of this data folder in this process, its tracker started.
+
+        Connections known at start-up are registered first, so the tracker's first pass can
+        already poll the tasks a restart left running.
+        """
         key = Path(data_dir).resolve()
         with _SHARED_LOCK:
             studio = _SHARED.get(key)
             if studio is None:
                 studio = _SHARED[key] = cls(key)
+            for conn in connections:
+                studio.tracker.register(conn)
             studio.tracker.start()
             return studio
 

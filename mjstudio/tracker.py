@@ -72,13 +72,22 @@ class Tracker:
     def register(self, conn: Connection) -> None:
         """Make a connection's workspace trackable (its key is kept in memory only)."""
         with self._lock:
-            if self._conns.get(conn.workspace) != conn:
-                old = self._clients.pop(conn.workspace, None)
-                if old:
-                    old.close()
-                self._conns[conn.workspace] = conn
-                self._clients[conn.workspace] = conn.client()
+            if self._conns.get(conn.workspace) == conn:
+                return
+            old = self._clients.pop(conn.workspace, None)
+            if old:
+                old.close()
+            self._conns[conn.workspace] = conn
+            self._clients[conn.workspace] = conn.client()
+        self._unpark(conn.workspace)
         self._wake.set()
+
+    def _unpark(self, workspace: str) -> None:
+        """Tasks parked while their workspace had no connection become due now."""
+        now = time.time()
+        for record in self.store.active(workspace):
+            if record.task_id and (record.next_poll_at or 0) > now:
+                self.store.update(record.id, next_poll_at=now)
 
     def connection(self, workspace: str) -> Connection | None:
         """The registered connection of a workspace."""
