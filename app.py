@@ -15,13 +15,13 @@ import streamlit as st
 from starlette.routing import Mount
 from streamlit.runtime.pages_manager import PagesManager
 
+from components import services
 from mjstudio import embedded
-from mjstudio.config import SANDBOX_PREFIX, env_connection
-from mjstudio.history import default_data_dir
+from mjstudio.config import SANDBOX_PREFIX
 from mjstudio.routes import studio_routes
 from mjstudio.studio import Studio
 
-DATA_DIR = default_data_dir().resolve()
+DATA_DIR = services.data_dir()
 
 # studio.py navigates with st.navigation. Streamlit only learns that on the first
 # st.navigation call; until then a pages/ folder next to the script makes a first visit to,
@@ -36,21 +36,13 @@ async def lifespan(_app):
     port = st.get_option("server.port")
     embedded.set_mounted(DATA_DIR, f"http://127.0.0.1:{port}{SANDBOX_PREFIX}")
     conns = [embedded.connection(DATA_DIR)]
-    configured = env_connection(_secrets())
+    configured = services.configured_connection()
     if configured and configured.base_url:
         conns.append(configured)
     studio = Studio.shared(DATA_DIR, conns)
     log.info("tracker started; data folder %s", DATA_DIR)
     yield {"studio": studio}
     Studio.forget(DATA_DIR)
-
-
-def _secrets() -> dict:
-    """`.streamlit/secrets.toml` as a dict (empty when there is none)."""
-    try:
-        return st.secrets.to_dict()
-    except Exception:  # noqa: BLE001 - no secrets file is the normal case
-        return {}
 
 
 app = st.App(

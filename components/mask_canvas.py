@@ -115,3 +115,9 @@ def preview(source: Source, result: masks.MaskResult) -> bytes:
     out = io.BytesIO()
     Image.alpha_composite(base, overlay).convert("RGB").save(out, "PNG")
     return out.getvalue()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def build(drawing: dict | None, fit: masks.Fit, invert: bool) -> masks.MaskResult:
+    """The mask of a drawing, computed once per drawing (a rerun reuses it)."""
+    return masks.build_mask(drawing, fit, invert=invert)

@@ -81,7 +81,7 @@ as_url = st.toggle(
 )
 result = None
 try:
-    result = masks.build_mask(mask_canvas.drawing(), fit, invert=opts["invert"])
+    result = mask_canvas.build(mask_canvas.drawing(), fit, opts["invert"])
 except masks.MaskError as exc:
     st.caption(str(exc))
 if result is not None:
