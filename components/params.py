@@ -140,7 +140,7 @@ def read_prompt(text: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any],
     merged = {**fields, **parsed.params}
     if parsed.params:
         taken = ", ".join(f"{k}={v}" for k, v in parsed.params.items())
-        st.session_state["notices"].append(f"Read from the prompt: {taken}")
+        st.toast(f"Read from the prompt: {taken}", icon=":material/tune:")
     return parsed.prompt, merged, list(parsed.errors)
 
 
@@ -151,13 +151,6 @@ def build(mode: str, **params: Any) -> c.AnyInput | None:
     except c.InvalidRequest as exc:
         st.error(f"**{exc.field}** {exc.message}", icon=":material/error:")
         return None
-
-
-def show_notices() -> None:
-    """Show and clear one-shot notices."""
-    for text in st.session_state["notices"]:
-        st.toast(text)
-    st.session_state["notices"] = []
 
 
 def read_and_build(mode: str, text: str, fields: dict[str, Any], **extra: Any) -> c.AnyInput | None:

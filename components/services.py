@@ -16,7 +16,6 @@ SESSION_DEFAULTS = {
     "conn_override": None,  # a Connection entered on the Settings page
     "prefill": {},  # mode -> parameters to put in that page's fields ("use these settings")
     "picked": {},  # page -> (record id, image index) picked from an earlier result
-    "notices": [],  # one-shot messages shown after a rerun
 }
 
 

@@ -13,7 +13,6 @@ st.caption(
     "most control."
 )
 params.apply_prefill(MODE)
-params.show_notices()
 
 left, right = st.columns(2)
 with left:

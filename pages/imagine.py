@@ -8,7 +8,6 @@ MODE = "text-to-image"
 
 st.title("Imagine")
 params.apply_prefill(MODE)
-params.show_notices()
 
 with st.form("imagine-form", border=False):
     text = params.prompt_box(MODE)

@@ -14,7 +14,6 @@ CANVAS_CHOICES = ("Same as the image", "Zoom out", "Target aspect")
 st.title("Paint")
 st.caption("Paint the region to regenerate, then describe the result you want in it.")
 params.apply_prefill(MODE)
-params.show_notices()
 
 picked = image_picker.pick("paint", label="Source image")
 source = None

@@ -27,10 +27,10 @@ st.subheader("Polling schedule")
 st.table(
     {
         "Speed": list(SPEEDS),
-        "First check after (s)": [conn.schedule(s).first_s for s in SPEEDS],
-        "Then every (s)": [conn.schedule(s).every_s for s in SPEEDS],
-        "Expected (s)": [conn.schedule(s).expected_s for s in SPEEDS],
-        "Give up polling fast after (s)": [conn.schedule(s).deadline_s for s in SPEEDS],
+        "First check after (s)": [f"{conn.schedule(s).first_s:g}" for s in SPEEDS],
+        "Then every (s)": [f"{conn.schedule(s).every_s:g}" for s in SPEEDS],
+        "Expected (s)": [f"{conn.schedule(s).expected_s:g}" for s in SPEEDS],
+        "Give up polling fast after (s)": [f"{conn.schedule(s).deadline_s:g}" for s in SPEEDS],
     }
 )
 st.caption(

@@ -13,7 +13,6 @@ TYPE_HELP = (
 
 st.title("Upscale")
 params.apply_prefill(MODE)
-params.show_notices()
 
 parent = parent_picker.pick(MODE)
 with st.form("upscale-form", border=False):

@@ -13,7 +13,6 @@ st.caption(
     "Strong explores further. A remix prompt steers the variations."
 )
 params.apply_prefill(MODE)
-params.show_notices()
 
 parent = parent_picker.pick(MODE)
 with st.form("vary-form", border=False):
