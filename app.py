@@ -16,7 +16,7 @@ from starlette.routing import Mount
 from streamlit.runtime.pages_manager import PagesManager
 
 from components import services
-from mjstudio import embedded
+from mjstudio import embedded, nodelay
 from mjstudio.config import SANDBOX_PREFIX
 from mjstudio.routes import studio_routes
 from mjstudio.studio import Studio
@@ -34,6 +34,7 @@ log = logging.getLogger("mjstudio.app")
 async def lifespan(_app):
     """Start the studio's tracker with the server; stop it on shutdown."""
     port = st.get_option("server.port")
+    nodelay.enable_on_listeners(port)
     embedded.set_mounted(DATA_DIR, f"http://127.0.0.1:{port}{SANDBOX_PREFIX}")
     conns = [embedded.connection(DATA_DIR)]
     configured = services.configured_connection()
