@@ -16,6 +16,14 @@ st.caption("Paint the region to regenerate, then describe the result you want in
 params.apply_prefill(MODE)
 
 picked = image_picker.pick("paint", label="Source image")
+if picked is not None:
+    st.session_state["paint:picked"] = picked
+elif st.session_state.get("paint:picked") is not None:  # back from another page
+    picked = st.session_state["paint:picked"]
+    st.caption(f"Painting on {picked.label}. Pick another image above to replace it.")
+    if st.button("Use no image", key="paint:forget"):
+        st.session_state["paint:picked"] = None
+        st.rerun()
 source = None
 if picked is not None:
     try:
