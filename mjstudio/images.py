@@ -283,11 +283,12 @@ def fetch_image(url: str, timeout_s: float = 10.0) -> bytes:
         try:
             with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as resp:
                 resp.raise_for_status()
-                data = b""
+                buf = bytearray()
                 for chunk in resp.iter_bytes():
-                    data += chunk
-                    if len(data) > MAX_UPLOAD_BYTES:
-                        break
+                    buf += chunk
+                    if len(buf) > MAX_UPLOAD_BYTES:
+                        break  # enough to say it is too large
+                data = bytes(buf)
         except httpx.HTTPError as exc:
             raise ImageRejected(f"could not download it ({type(exc).__name__})") from None
     check_upload(url.rsplit("/", 1)[-1][:60], data)
