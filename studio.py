@@ -23,6 +23,8 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+st.session_state["page_before"] = st.session_state.get("page_now")
+st.session_state["page_now"] = page.url_path or "imagine"
 sidebar.provider_banner()
 sidebar.render()
 page.run()

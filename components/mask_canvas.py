@@ -53,9 +53,21 @@ def reset_on_new_source(source: Source) -> None:
         clear()
 
 
+def remount() -> None:
+    """Recreate the canvas from the kept drawing (coming back to the page).
+
+    The drawing handed to a canvas stays fixed for that canvas's life: handing it each new
+    drawing would make the component reload it and send it straight back, a second run that
+    can swallow the click that started the first (Generate, say).
+    """
+    st.session_state["paint:initial"] = _state("drawing")
+    st.session_state["paint:version"] = _state("version", 0) + 1
+
+
 def clear() -> None:
     """Drop the drawing and remount the canvas."""
     st.session_state["paint:drawing"] = None
+    st.session_state["paint:initial"] = None
     st.session_state["paint:version"] = _state("version", 0) + 1
 
 
@@ -89,7 +101,7 @@ def draw(source: Source, opts: dict[str, Any]) -> masks.Fit:
         width=width,
         height=height,
         drawing_mode=TOOLS[opts["tool"]],
-        initial_drawing=_state("drawing"),
+        initial_drawing=_state("initial"),
         key=f"paint-canvas-{_state('version', 0)}",
     )
     if result.json_data is not None:

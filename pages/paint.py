@@ -38,6 +38,8 @@ if source is None:
     feed.render(MODE)
     st.stop()
 
+if st.session_state.get("page_before") != "paint":
+    mask_canvas.remount()  # back from another page: the canvas starts from the kept drawing
 mask_canvas.reset_on_new_source(source)
 resize_to = None
 try:
