@@ -21,6 +21,7 @@ from mjstudio.sandbox import SandboxSettings, create_app
 _lock = threading.Lock()
 _mounted: dict[Path, str] = {}
 _threaded: dict[Path, tuple[str, uvicorn.Server]] = {}
+_connections: dict[Path, Connection] = {}  # pages ask on every run: read the key file once
 
 
 def settings(data_dir: Path) -> SandboxSettings:
@@ -47,8 +48,13 @@ def connection(data_dir: Path) -> Connection:
     key = Path(data_dir).resolve()
     with _lock:
         base_url = _mounted.get(key) or _serve_in_thread(key)
-    conf = settings(key)
-    return Connection(base_url=base_url, api_key=conf.api_key, sandbox_latency=conf.latency_s)
+        known = _connections.get(key)
+        if known is None or known.base_url != base_url:
+            conf = settings(key)
+            known = _connections[key] = Connection(
+                base_url=base_url, api_key=conf.api_key, sandbox_latency=conf.latency_s
+            )
+        return known
 
 
 def _serve_in_thread(data_dir: Path) -> str:
