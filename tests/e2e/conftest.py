@@ -274,9 +274,14 @@ def start_studio(launcher: Launcher) -> Callable[..., Studio]:
 # --------------------------------------------------------------------------- browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, shared by the session."""
+    """Debian's Chromium, headless, shared by one test module.
+
+    Not by the session: sync Playwright keeps its event loop on the main thread, and the
+    AppTest and sandbox tests that run after the e2e folder use asyncio there too; a browser
+    kept open across them hung at the session's end.
+    """
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
