@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import shapely
@@ -19,7 +19,14 @@ from shapely import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from mjstudio.maskraster import data_url, png_bytes, rasterize
-from mjstudio.maskshapes import ERASER_COLOR, is_eraser, object_shape, painted_region
+from mjstudio.maskshapes import (
+    ERASER_COLOR,
+    MaskError,
+    is_eraser,
+    object_shape,
+    painted_region,
+)
+from mjstudio.placement import Placement, placement, placement_for_aspect
 
 __all__ = [
     "ERASER_COLOR",
@@ -46,10 +53,6 @@ __all__ = [
 
 MIN_SIDE, MAX_SIDE = 500, 4096  # the providers' accepted source-image side, in pixels
 EMPTY_MESSAGE = "Paint the region to regenerate first."
-
-
-class MaskError(ValueError):
-    """A mask that cannot be sent; the message is meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -327,75 +330,3 @@ def build_mask(
     if not areas:
         raise MaskError("The painted region is too small: paint at least a few pixels.")
     return MaskResult(areas, w, h, float(region.area / (w * h)), region)
-
-
-class Placement(NamedTuple):
-    """upload-paint's `canvas` {width, height} and `imgPos` {x, y, width, height}."""
-
-    canvas: dict[str, int]
-    img_pos: dict[str, int]
-
-
-ANCHORS = {
-    "center": (0.5, 0.5),
-    "top": (0.5, 0.0),
-    "bottom": (0.5, 1.0),
-    "left": (0.0, 0.5),
-    "right": (1.0, 0.5),
-    "top-left": (0.0, 0.0),
-    "top-right": (1.0, 0.0),
-    "bottom-left": (0.0, 1.0),
-    "bottom-right": (1.0, 1.0),
-}
-
-
-def _anchor(anchor: str | tuple[float, float]) -> tuple[float, float]:
-    if isinstance(anchor, str):
-        if anchor not in ANCHORS:
-            raise MaskError(f"Unknown anchor {anchor!r}; use one of {', '.join(ANCHORS)}.")
-        return ANCHORS[anchor]
-    fx, fy = (float(v) for v in anchor)
-    if not (0 <= fx <= 1 and 0 <= fy <= 1):
-        raise MaskError("An anchor's fractions must lie between 0 and 1.")
-    return fx, fy
-
-
-def _place(iw: int, ih: int, cw: int, ch: int, anchor: str | tuple[float, float]) -> Placement:
-    fx, fy = _anchor(anchor)
-    pos = {"x": round((cw - iw) * fx), "y": round((ch - ih) * fy), "width": iw, "height": ih}
-    return Placement({"width": cw, "height": ch}, pos)
-
-
-def placement(
-    image_width: int,
-    image_height: int,
-    zoom_out: float = 1.0,
-    anchor: str | tuple[float, float] = "center",
-) -> Placement:
-    """The canvas zoom_out (1-2) times the image, with the image at anchor (default: centre)."""
-    if not 1.0 <= zoom_out <= 2.0:
-        raise MaskError("Zoom out must be between 1 and 2.")
-    cw, ch = round(image_width * zoom_out), round(image_height * zoom_out)
-    return _place(image_width, image_height, cw, ch, anchor)
-
-
-def placement_for_aspect(
-    image_width: int,
-    image_height: int,
-    aspect: str | float,
-    anchor: str | tuple[float, float] = "center",
-) -> Placement:
-    """The smallest canvas of aspect ("W:H" or W/H) that holds the image, image at anchor."""
-    if isinstance(aspect, str):
-        try:
-            aw, ah = (float(v) for v in aspect.split(":"))
-        except ValueError:
-            raise MaskError(f"Aspect {aspect!r} is not of the form W:H.") from None
-        ratio = aw / ah if aw > 0 and ah > 0 else 0.0
-    else:
-        ratio = float(aspect)
-    if ratio <= 0 or not math.isfinite(ratio):
-        raise MaskError("An aspect ratio must be positive.")
-    cw = max(image_width, math.ceil(image_height * ratio - 1e-9))
-    ch = max(image_height, math.ceil(image_width / ratio - 1e-9))
-    return _place(image_width, image_height, cw, ch, anchor)

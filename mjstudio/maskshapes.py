@@ -45,6 +45,11 @@ import shapely
 from shapely import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+
+class MaskError(ValueError):
+    """A mask (or its placement) that cannot be sent; the message is meant for the user."""
+
+
 ERASER_COLOR = "rgba(254,254,254,0.65)"  # white chalk: reads as "taken away"
 _ORIGIN = {"left": -0.5, "top": -0.5, "center": 0.0, "right": 0.5, "bottom": 0.5}
 _CAPS = {"round": "round", "square": "square", "butt": "flat"}

@@ -7,6 +7,7 @@ import streamlit as st
 from components import actions, feed, image_picker, mask_canvas, params
 from mjstudio import images
 from mjstudio import mask as masks
+from mjstudio import placement as places
 
 MODE = "upload-paint"
 CANVAS_CHOICES = ("Same as the image", "Zoom out", "Target aspect")
@@ -66,7 +67,7 @@ with st.expander("Canvas and placement (extend the picture)"):
         )
         or CANVAS_CHOICES[0]
     )
-    anchor = st.selectbox("Image position", list(masks.ANCHORS), key="paint:anchor")
+    anchor = st.selectbox("Image position", list(places.ANCHORS), key="paint:anchor")
     if how == "Zoom out":
         zoom = st.slider(
             "Zoom out",
@@ -77,12 +78,12 @@ with st.expander("Canvas and placement (extend the picture)"):
             key="paint:zoom",
             help="The canvas is this many times the image; the rest is generated.",
         )
-        place = masks.placement(send_w, send_h, zoom, anchor)
+        place = places.placement(send_w, send_h, zoom, anchor)
     elif how == "Target aspect":
         aspect = st.selectbox("Aspect", ["1:1", "4:3", "3:2", "16:9", "9:16"], key="paint:aspect")
-        place = masks.placement_for_aspect(send_w, send_h, aspect, anchor)
+        place = places.placement_for_aspect(send_w, send_h, aspect, anchor)
     else:
-        place = masks.placement(send_w, send_h)
+        place = places.placement(send_w, send_h)
     st.json({"canvas": place.canvas, "imgPos": place.img_pos}, expanded=True)
 
 as_url = st.toggle(

@@ -37,7 +37,7 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                     "path": self.path,
                     "headers": dict(self.headers),
                     "body": body,
-                }  # fmt: skip
+                }
             )
             kind = answer[0]
             if kind == "sleep":

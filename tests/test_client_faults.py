@@ -1,4 +1,4 @@
-"""The client against a misbehaving provider: retries only where safe, typed errors, no key leaks."""
+"""The client against a misbehaving provider: safe retries only, typed errors, no key leaks."""
 
 import logging
 import socket
@@ -122,18 +122,16 @@ def test_status_gives_up_with_a_typed_error():
     ],
 )
 def test_status_codes_map_to_one_error_each(answer, error):
-    with faulty_server([answer]) as (url, script):
-        with pytest.raises(error) as err:
-            client(url).create(REQUEST)
+    with faulty_server([answer]) as (url, script), pytest.raises(error) as err:
+        client(url).create(REQUEST)
     assert len(script.requests) == 1
     assert err.value.hint
 
 
 def test_rate_limit_exhausted_raises_rate_limit_error():
     limited = ("json", 429, {"code": 429, "msg": "too many"}, {"Retry-After": "1"})
-    with faulty_server([limited] * 3) as (url, _):
-        with pytest.raises(RateLimitError) as err:
-            client(url, max_retries=2).create(REQUEST)
+    with faulty_server([limited] * 3) as (url, _), pytest.raises(RateLimitError) as err:
+        client(url, max_retries=2).create(REQUEST)
     assert err.value.retry_after == 1.0
 
 
@@ -161,18 +159,29 @@ def test_wait_follows_the_schedule_and_reports_progress():
     plan = PollSchedule(first_s=20, every_s=3, expected_s=40, deadline_s=600)
     sleeps, seen = [], []
     with faulty_server([running("pending"), running(), done()]) as (url, _):
-        status = client(url, sleeps).wait("t-1", schedule=plan,
-                                          on_progress=lambda s, _e: seen.append(s.state))  # fmt: skip
+        status = client(url, sleeps).wait(
+            "t-1", schedule=plan, on_progress=lambda s, _e: seen.append(s.state)
+        )
     assert status.result_urls == ["u1"]
     assert sleeps == [20, 3, 3] and seen == ["pending", "processing", "success"]
 
 
 def test_wait_raises_task_failed_with_explanation():
-    failed = ("json", 200, {"code": 200, "data": {"taskId": "t-1", "state": "failed",
-                                                  "failCode": "INVALID_TASK_ID", "failMsg": "?"}})  # fmt: skip
-    with faulty_server([failed]) as (url, _):
-        with pytest.raises(TaskFailed) as err:
-            client(url).wait("t-1", speed="turbo")
+    failed = (
+        "json",
+        200,
+        {
+            "code": 200,
+            "data": {
+                "taskId": "t-1",
+                "state": "failed",
+                "failCode": "INVALID_TASK_ID",
+                "failMsg": "?",
+            },
+        },
+    )
+    with faulty_server([failed]) as (url, _), pytest.raises(TaskFailed) as err:
+        client(url).wait("t-1", speed="turbo")
     assert err.value.fail_code == "INVALID_TASK_ID" and "parent task" in err.value.explanation
 
 

@@ -1,4 +1,4 @@
-"""The typed client against the sandbox provider over real loopback HTTP: every mode, every error."""
+"""The typed client against the sandbox over real loopback HTTP: every mode, every error."""
 
 from __future__ import annotations
 
@@ -67,8 +67,13 @@ def test_image_to_image_from_a_data_url(client):
 def test_upload_paint_keeps_unmasked_pixels(client):
     source = png((600, 600), (10, 120, 200))
     area = {"width": 600, "height": 600, "points": [100, 100, 300, 100, 300, 300, 100, 300]}
-    _, status = run(client, "upload-paint", prompt="a yellow sun",
-                    image_urls=[to_data_url(source, "image/png")], mask={"areas": [area]})  # fmt: skip
+    _, status = run(
+        client,
+        "upload-paint",
+        prompt="a yellow sun",
+        image_urls=[to_data_url(source, "image/png")],
+        mask={"areas": [area]},
+    )
     original = Image.open(io.BytesIO(source)).convert("RGB")
     for img in images_of(client, status):
         assert img.size == (600, 600)
@@ -101,15 +106,20 @@ def test_wrong_or_missing_key_is_authentication_error(sandbox):
 def test_invalid_input_reaches_the_provider_as_400(client):
     # The client validates first; a hand-made body shows the provider's own check.
     with pytest.raises(BadRequestError, match="chaos"):
-        client._send("POST", "/api/v1/generateTask/midjourney",
-                     json={"input": {"mode": "text-to-image", "prompt": "x", "chaos": 500}})  # fmt: skip
+        client._send(
+            "POST",
+            "/api/v1/generateTask/midjourney",
+            json={"input": {"mode": "text-to-image", "prompt": "x", "chaos": 500}},
+        )
 
 
 def test_rate_limit_is_retried_then_reported(tmp_path):
     settings = SandboxSettings(api_key=KEY, latency_s=5, rate_limit_per_minute=2, data_dir=tmp_path)
     sleeps: list[float] = []
-    with running_sandbox(settings) as url, MJClient(KEY, url, sleep=sleeps.append,
-                                                    max_retries=2) as c:  # fmt: skip
+    with (
+        running_sandbox(settings) as url,
+        MJClient(KEY, url, sleep=sleeps.append, max_retries=2) as c,
+    ):
         c.create(build_request("text-to-image", prompt="one"))
         c.create(build_request("text-to-image", prompt="two"))
         with pytest.raises(RateLimitError) as err:
@@ -119,8 +129,10 @@ def test_rate_limit_is_retried_then_reported(tmp_path):
 
 def test_concurrent_task_limit_is_rate_limit(tmp_path):
     settings = SandboxSettings(api_key=KEY, latency_s=5, max_concurrent=1, data_dir=tmp_path)
-    with running_sandbox(settings) as url, MJClient(KEY, url, sleep=lambda s: None,
-                                                    max_retries=1) as c:  # fmt: skip
+    with (
+        running_sandbox(settings) as url,
+        MJClient(KEY, url, sleep=lambda s: None, max_retries=1) as c,
+    ):
         c.create(build_request("text-to-image", prompt="one"))
         with pytest.raises(RateLimitError):
             c.create(build_request("text-to-image", prompt="two"))
@@ -130,11 +142,14 @@ def test_concurrent_task_limit_is_rate_limit(tmp_path):
     ("mode", "params", "code"),
     [
         ("text-to-image", {"prompt": "a scene full of gore"}, "CONTENT_VIOLATION"),
-        ("image-to-image", {"prompt": "x", "image_urls": ["http://127.0.0.1:9/a.png"]},
-         "INVALID_IMAGE_URL"),
+        (
+            "image-to-image",
+            {"prompt": "x", "image_urls": ["http://127.0.0.1:9/a.png"]},
+            "INVALID_IMAGE_URL",
+        ),
         ("vary", {"taskId": "does-not-exist", "imageIndex": 0}, "INVALID_TASK_ID"),
     ],
-)  # fmt: skip
+)
 def test_task_failures_carry_code_and_explanation(client, mode, params, code):
     task_id = client.create(build_request(mode, **params))
     with pytest.raises(TaskFailed) as err:
@@ -155,7 +170,10 @@ def test_upscale_has_only_image_zero(client):
 def test_status_progress_goes_pending_processing_success(client):
     task_id = client.create(build_request("text-to-image", prompt="a kite"))
     seen: list[str] = []
-    client.wait(task_id, schedule=PollSchedule(0.01, 0.02, 1, 30),
-                on_progress=lambda s, _e: seen.append(s.state.value))  # fmt: skip
+    client.wait(
+        task_id,
+        schedule=PollSchedule(0.01, 0.02, 1, 30),
+        on_progress=lambda s, _e: seen.append(s.state.value),
+    )
     assert seen[0] == "pending" and seen[-1] == "success"
     assert "processing" in seen

@@ -23,9 +23,16 @@ def test_text_to_image_defaults_follow_the_seed():
     body = build_request("text-to-image", prompt="a red fox").to_api()
     assert body["request_type"] == "async" and body["provider"] == "auto"
     assert body["input"] == {
-        "mode": "text-to-image", "prompt": "a red fox", "version": "v6.1", "speed": "fast",
-        "aspect": "1:1", "chaos": 0, "stylize": 100, "weird": 0, "enableTranslation": False,
-    }  # fmt: skip
+        "mode": "text-to-image",
+        "prompt": "a red fox",
+        "version": "v6.1",
+        "speed": "fast",
+        "aspect": "1:1",
+        "chaos": 0,
+        "stylize": 100,
+        "weird": 0,
+        "enableTranslation": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -70,17 +77,22 @@ def test_unknown_mode_lists_the_modes():
 def test_callback_request_needs_a_url():
     with pytest.raises(InvalidRequest, match="callback_url"):
         build_request("text-to-image", prompt="x", request_type="callback")
-    body = build_request("text-to-image", prompt="x", request_type="callback",
-                         callback_url="https://me.example/cb").to_api()  # fmt: skip
+    body = build_request(
+        "text-to-image", prompt="x", request_type="callback", callback_url="https://me.example/cb"
+    ).to_api()
     assert body["callback_url"] == "https://me.example/cb"
 
 
 def test_every_mode_builds_with_its_parameters():
     data_url = "data:image/png;base64,iVBORw0KGgo="
     paint = build_request(
-        "upload-paint", prompt="a hat", image_urls=[data_url], mask={"areas": [AREA]},
-        canvas={"width": 600, "height": 600}, imgPos={"x": 0, "y": 0, "width": 600, "height": 600},
-    ).to_api()["input"]  # fmt: skip
+        "upload-paint",
+        prompt="a hat",
+        image_urls=[data_url],
+        mask={"areas": [AREA]},
+        canvas={"width": 600, "height": 600},
+        imgPos={"x": 0, "y": 0, "width": 600, "height": 600},
+    ).to_api()["input"]
     assert paint["mask"]["areas"][0]["points"] == AREA["points"]
     vary = build_request("vary", taskId="t1", imageIndex=2, type=1, prompt="in snow").to_api()
     assert vary["input"] | {} == vary["input"] and vary["input"]["prompt"] == "in snow"
@@ -139,8 +151,9 @@ def test_one_grid_url_is_kept_for_splitting():
 
 
 def test_status_round_trips_through_the_wire_format():
-    status = TaskStatus.from_data({"taskId": "a", "state": "success",
-                                   "resultJson": {"resultUrls": ["u1"]}, "costTime": 5})  # fmt: skip
+    status = TaskStatus.from_data(
+        {"taskId": "a", "state": "success", "resultJson": {"resultUrls": ["u1"]}, "costTime": 5}
+    )
     assert TaskStatus.from_data(status.to_data()) == status
 
 

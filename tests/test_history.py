@@ -301,8 +301,10 @@ def test_opening_an_older_file_adds_missing_columns(tmp_path: Path) -> None:
             " workspace TEXT NOT NULL, mode TEXT NOT NULL, created_at REAL NOT NULL,"
             " updated_at REAL NOT NULL)"
         )
-        conn.execute("INSERT INTO tasks (id, workspace, mode, created_at, updated_at)"
-                     " VALUES ('old', 'W', 'upscale', 1.0, 1.0)")  # fmt: skip
+        conn.execute(
+            "INSERT INTO tasks (id, workspace, mode, created_at, updated_at)"
+            " VALUES ('old', 'W', 'upscale', 1.0, 1.0)"
+        )
     store = TaskStore(path)
     old = store.get("old")
     assert old.state == "creating" and old.files == [] and old.polls == 0

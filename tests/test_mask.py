@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
-from shapely import Point, Polygon, box
+from PIL import Image
+from shapely import Point, box
 
 from mjstudio.mask import (
     ERASER_COLOR,
@@ -36,212 +36,26 @@ from mjstudio.mask import (
     scale_areas,
     to_image_pixels,
 )
-from mjstudio.maskraster import rasterize
 from mjstudio.maskshapes import path_offset
-
-SS = 4  # supersampling factor of the truth rasters
-FAST = settings(max_examples=40, deadline=None)
-
-
-# --- objects as the component writes them ------------------------------------------------
-
-
-def pencil_path(points: list[tuple[float, float]]) -> list[list]:
-    """Fabric's PencilBrush path: M, a Q per point ending at the next midpoint, then L."""
-    path: list[list] = [["M", *points[0]]]
-    for p, q in zip(points[:-1], points[1:], strict=True):
-        path.append(["Q", p[0], p[1], (p[0] + q[0]) / 2, (p[1] + q[1]) / 2])
-    path.append(["L", *points[-1]])
-    return path
-
-
-def fabric_path_centre(path: list[list]) -> tuple[float, float]:
-    """Fabric's pathOffset, by dense sampling: it bounds a Q as the cubic (p0, q, q, p1)."""
-    pts, start, cur = [], path[0][1:3], path[0][1:3]
-    t = np.linspace(0, 1, 2001)[:, None]
-    for cmd in path[1:]:
-        if cmd[0] == "Q":
-            p0, q, p1 = (np.array(v, dtype=float) for v in (cur, cmd[1:3], cmd[3:5]))
-            pts.append((1 - t) ** 3 * p0 + 3 * (1 - t) * t * q + t**3 * p1)
-            cur = cmd[3:5]
-        else:  # L: Fabric bounds it by the subpath's start and its end
-            pts.append(np.array([start, cmd[1:3]], dtype=float))
-            cur = cmd[1:3]
-    allp = np.vstack(pts)
-    lo, hi = allp.min(axis=0), allp.max(axis=0)
-    return float((lo[0] + hi[0]) / 2), float((lo[1] + hi[1]) / 2)
-
-
-def brush(points, width, *, dx=0.0, dy=0.0, angle=0.0, scale=1.0, **extra) -> dict:
-    """A freedraw Path, optionally moved, rotated and scaled afterwards in edit mode."""
-    path = pencil_path([(float(x), float(y)) for x, y in points])
-    cx, cy = fabric_path_centre(path)
-    obj = {
-        "type": "Path",
-        "originX": "center",
-        "originY": "center",
-        "left": cx + dx,
-        "top": cy + dy,
-        "strokeWidth": width,
-        "strokeLineCap": "round",
-        "strokeLineJoin": "round",
-        "fill": None,
-        "stroke": "rgba(255,255,255,0.6)",
-        "scaleX": scale,
-        "scaleY": scale,
-        "angle": angle,
-        "path": path,
-    }
-    return {**obj, **extra}
-
-
-def rect_tool(x, y, w, h, sw=4.0, **extra) -> dict:
-    """A Rect as the rect tool makes it: left/top at the stroke's outer corner."""
-    obj = {"type": "Rect", "originX": "left", "originY": "top", "left": x - sw / 2}
-    obj |= {"top": y - sw / 2, "width": w, "height": h, "strokeWidth": sw, "strokeUniform": True}
-    return obj | extra
-
-
-def rotate(p, deg):
-    a = math.radians(deg)
-    return (p[0] * math.cos(a) - p[1] * math.sin(a), p[0] * math.sin(a) + p[1] * math.cos(a))
-
-
-def circle_tool(cx, cy, r, drag_angle, sw=4.0, **extra) -> dict:
-    """A Circle as the circle tool makes it: left/top the drag start, angle the drag direction."""
-    ox, oy = rotate((r + sw / 2, 0), drag_angle)
-    obj = {"type": "Circle", "originX": "left", "originY": "center", "left": cx - ox}
-    obj |= {"top": cy - oy, "radius": r, "width": 2 * r, "height": 2 * r, "strokeWidth": sw}
-    return obj | {"angle": drag_angle, "startAngle": 0, "endAngle": 360} | extra
-
-
-def polygon_tool(points, sw=4.0, **extra) -> dict:
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    obj = {"type": "Polygon", "left": (min(xs) + max(xs)) / 2, "top": (min(ys) + max(ys)) / 2}
-    obj |= {"points": [{"x": x, "y": y} for x, y in points], "strokeWidth": sw}
-    obj |= {"width": max(xs) - min(xs), "height": max(ys) - min(ys)}
-    return obj | extra
-
-
-# --- truth: PIL on a supersampled grid ----------------------------------------------------
-# PIL rounds what it draws to whole (sub)pixels, so the truth is good to about 1/ss px: thin
-# strokes are checked on an 8x grid, and every shape is some pixels wide.
-
-
-def pil_xy(pts, ss: int) -> list[tuple[int, int]]:
-    """Canvas px -> PIL coordinates on an ss-times grid: PIL puts integers at pixel centres
-    and truncates fractions, so round here."""
-    return [(round(x * ss - 0.5), round(y * ss - 0.5)) for x, y in pts]
-
-
-class Truth:
-    """A supersampled canvas that shapes are painted on (255) or erased from (0)."""
-
-    def __init__(self, width: int, height: int, ss: int = SS) -> None:
-        self.ss = ss
-        self.image = Image.new("L", (width * ss, height * ss), 0)
-        self.draw = ImageDraw.Draw(self.image)
-
-    def polygon(self, pts, value=255) -> None:
-        self.draw.polygon(pil_xy(pts, self.ss), fill=value)
-
-    def disc(self, x, y, r, value=255) -> None:
-        """PIL's ellipse covers its box's end pixels too: a box of 2r - 1 spans 2r pixels."""
-        cx, cy, rr = x * self.ss - 0.5, y * self.ss - 0.5, r * self.ss - 0.5
-        self.draw.ellipse([round(v) for v in (cx - rr, cy - rr, cx + rr, cy + rr)], fill=value)
-
-    def stroke(self, pts, width, value=255) -> None:
-        """A round-capped, round-joined stroke: a disc stamped every quarter pixel along it."""
-        for x, y in resample(pts, 0.25):
-            self.disc(x, y, width / 2, value)
-
-    def mask(self) -> np.ndarray:
-        return np.asarray(self.image) > 127
-
-
-def quad_samples(points, n=16):
-    """The curve a PencilBrush path draws through points, sampled (independently of mask)."""
-    path = pencil_path(points)
-    out, cur = [tuple(path[0][1:3])], np.array(path[0][1:3], dtype=float)
-    t = np.linspace(0, 1, n + 1)[1:, None]
-    for cmd in path[1:]:
-        if cmd[0] == "Q":
-            q, end = np.array(cmd[1:3], dtype=float), np.array(cmd[3:5], dtype=float)
-            out += [tuple(p) for p in (1 - t) ** 2 * cur + 2 * (1 - t) * t * q + t**2 * end]
-        else:
-            end = np.array(cmd[1:3], dtype=float)
-            out.append(tuple(end))
-        cur = end
-    return out
-
-
-def resample(pts, spacing):
-    """Points every spacing px along a polyline (its vertices included)."""
-    out = [pts[0]]
-    for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:], strict=True):
-        n = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / spacing))
-        out += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
-    return out
-
-
-def brush_truth(truth: Truth, obj: dict, points, value=255) -> None:
-    """Draw a brush object (moved / rotated / uniformly scaled) on the truth canvas."""
-    cx, cy = fabric_path_centre(obj["path"])
-    s, a = obj["scaleX"], obj["angle"]
-    world = []
-    for x, y in quad_samples(points):
-        rx, ry = rotate(((x - cx) * s, (y - cy) * s), a)
-        world.append((obj["left"] + rx, obj["top"] + ry))
-    truth.stroke(world, obj["strokeWidth"] * s, value)
-
-
-def geometry_mask(geom, width: int, height: int, ss: int = SS) -> np.ndarray:
-    """Our geometry on the same supersampled grid, sampled at pixel centres."""
-    polys = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon)]
-    rings = [[np.asarray(r.coords)[:-1] * ss for r in (p.exterior, *p.interiors)] for p in polys]
-    return rasterize(rings, width * ss, height * ss)
-
-
-def areas_mask(areas, width: int, height: int, ss: int = SS) -> np.ndarray:
-    polys = [Polygon(np.reshape(a["points"], (-1, 2))) for a in areas]
-    return geometry_mask(shapely.GeometryCollection(polys), width, height, ss)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
-
-
-def assert_valid_areas(areas, width: int, height: int) -> None:
-    """What the API asks of mask.areas."""
-    for area in areas:
-        assert (area["width"], area["height"]) == (width, height)
-        pts = area["points"]
-        assert all(type(v) is int for v in pts)
-        assert len(pts) % 2 == 0 and len(pts) >= 6
-        xy = np.reshape(pts, (-1, 2))
-        assert xy[:, 0].min() >= 0 and xy[:, 0].max() <= width
-        assert xy[:, 1].min() >= 0 and xy[:, 1].max() <= height
-        x, y = xy[:, 0], xy[:, 1]
-        assert np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) > 0  # clockwise with y down
-        poly = Polygon(xy)
-        assert poly.is_valid and poly.exterior.is_simple and not poly.interiors
-        assert len({tuple(p) for p in xy}) == len(xy)
-
-
-walks = st.lists(st.tuples(st.floats(-0.6, 0.6), st.floats(3.0, 12.0)), min_size=6, max_size=40)
-
-
-def walk(start, heading, steps, size):
-    """A hand-like stroke: small turns, mouse-event steps, kept on the canvas."""
-    pts, (x, y) = [start], start
-    for turn, step in steps:
-        heading += turn
-        x = min(max(x + step * math.cos(heading), 0), size)
-        y = min(max(y + step * math.sin(heading), 0), size)
-        pts.append((round(x, 2), round(y, 2)))
-    return pts
-
+from tests.mask_scene import SCENE_ALPHA_PNG, SCENE_JSON
+from tests.maskkit import (
+    FAST,
+    SS,
+    Truth,
+    areas_mask,
+    assert_valid_areas,
+    brush,
+    brush_truth,
+    circle_tool,
+    geometry_mask,
+    iou,
+    polygon_tool,
+    quad_samples,
+    rect_tool,
+    rotate,
+    walk,
+    walks,
+)
 
 # --- the real component -------------------------------------------------------------------
 
@@ -661,148 +475,3 @@ def test_placement_for_an_aspect_ratio_extends_one_side():
 def test_bad_placements_are_refused(call):
     with pytest.raises(MaskError):
         call()
-
-
-# A scene drawn in Chromium on the real component (600x400 canvas): the JSON it returned,
-# trimmed to the keys that matter, and the alpha of the PNG it rendered (1 bit, base64).
-# Shapes were given a transparent stroke so the render shows exactly their fill areas; the
-# rect was rotated, the ellipse scaled, one stroke moved, one scaled and rotated, and one
-# made an eraser (globalCompositeOperation destination-out) before a later stroke over it.
-SCENE_JSON = (
-    '[{"type":"Rect","originX":"left","originY":"top","left":380,"top":240,"width":140,"height":1'
-    '30,"fill":"rgba(255,0,0,1)","stroke":"rgba(0,0,0,0)","strokeWidth":4,"strokeLineCap":"butt",'
-    '"strokeLineJoin":"miter","strokeUniform":true,"scaleX":1,"scaleY":1,"angle":20,"flipX":false'
-    ',"flipY":false,"globalCompositeOperation":"source-over","skewX":0,"skewY":0},{"radius":67.26'
-    '812023536856,"startAngle":0,"endAngle":360,"type":"Circle","originX":"left","originY":"cente'
-    'r","left":420,"top":60,"width":134.5362,"height":134.5362,"fill":"rgba(255,0,0,1)","stroke":'
-    '"rgba(0,0,0,0)","strokeWidth":4,"strokeLineCap":"butt","strokeLineJoin":"miter","strokeUnifo'
-    'rm":false,"scaleX":1.4,"scaleY":0.8,"angle":41.9872,"flipX":false,"flipY":false,"globalCompo'
-    'siteOperation":"source-over","skewX":0,"skewY":0},{"type":"Polygon","originX":"center","orig'
-    'inY":"center","left":200,"top":265,"width":140,"height":130,"fill":"rgba(255,0,0,1)","stroke'
-    '":"rgba(0,0,0,0)","strokeWidth":4,"strokeLineCap":"butt","strokeLineJoin":"miter","strokeUni'
-    'form":false,"scaleX":1,"scaleY":1,"angle":-15,"flipX":false,"flipY":false,"globalCompositeOp'
-    'eration":"source-over","skewX":0,"skewY":0,"points":[{"x":120,"y":220},{"x":230,"y":200},{"x'
-    '":260,"y":330},{"x":150,"y":280}]},{"type":"Path","originX":"center","originY":"center","lef'
-    't":233,"top":159.5,"width":316.06,"height":99,"fill":null,"stroke":"rgba(0,0,255,1)","stroke'
-    'Width":30,"strokeLineCap":"round","strokeLineJoin":"round","strokeUniform":false,"scaleX":1,'
-    '"scaleY":1,"angle":0,"flipX":false,"flipY":false,"globalCompositeOperation":"source-over","s'
-    'kewX":0,"skewY":0,"path":[["M",59.97,149.97],["Q",60,150,62,153],["Q",64,156,66,159],["Q",68'
-    ',162,70,165],["Q",72,168,74,170.5],["Q",76,173,78,176],["Q",80,179,82,181.5],["Q",84,184,86,'
-    '186],["Q",88,188,90,190],["Q",92,192,94,193.5],["Q",96,195,98,196],["Q",100,197,102,198],["Q'
-    '",104,199,106,199],["Q",108,199,110,199],["Q",112,199,114,199],["Q",116,199,118,198],["Q",12'
-    '0,197,122,196],["Q",124,195,126,193.5],["Q",128,192,130,190],["Q",132,188,134,186],["Q",136,'
-    '184,138,181.5],["Q",140,179,142,176.5],["Q",144,174,146,171.5],["Q",148,169,150,166],["Q",15'
-    '2,163,154,160],["Q",156,157,158,153.5],["Q",160,150,162,147],["Q",164,144,166,141],["Q",168,'
-    '138,170,135],["Q",172,132,174,129],["Q",176,126,178,123.5],["Q",180,121,182,118.5],["Q",184,'
-    '116,186,114],["Q",188,112,190,110],["Q",192,108,194,106.5],["Q",196,105,198,103.5],["Q",200,'
-    '102,202,101.5],["Q",204,101,206,100.5],["Q",208,100,210,100],["Q",212,100,214,100],["Q",216,'
-    '100,218,101],["Q",220,102,222,103],["Q",224,104,226,105.5],["Q",228,107,230,108.5],["Q",232,'
-    '110,234,112],["Q",236,114,238,116.5],["Q",240,119,242,121.5],["Q",244,124,246,127],["Q",248,'
-    '130,250,133],["Q",252,136,254,139],["Q",256,142,258,145],["Q",260,148,262,151],["Q",264,154,'
-    '266,157],["Q",268,160,270,163],["Q",272,166,274,169],["Q",276,172,278,174.5],["Q",280,177,28'
-    '2,179.5],["Q",284,182,286,184.5],["Q",288,187,290,189],["Q",292,191,294,192.5],["Q",296,194,'
-    '298,195],["Q",300,196,302,197],["Q",304,198,306,198.5],["Q",308,199,310,199],["Q",312,199,31'
-    '4,199],["Q",316,199,318,198.5],["Q",320,198,322,197],["Q",324,196,326,194.5],["Q",328,193,33'
-    '0,191],["Q",332,189,334,187],["Q",336,185,338,183],["Q",340,181,342,178.5],["Q",344,176,346,'
-    '173],["Q",348,170,350,167],["Q",352,164,354,161],["Q",356,158,358,155],["Q",360,152,362,149]'
-    ',["Q",364,146,366,143],["Q",368,140,372,134],["L",376.03,127.97]]},{"type":"Line","originX":'
-    '"center","originY":"center","left":290,"top":320,"width":80,"height":120,"fill":"rgba(0,0,25'
-    '5,1)","stroke":"rgba(0,0,255,1)","strokeWidth":18,"strokeLineCap":"butt","strokeLineJoin":"m'
-    'iter","strokeUniform":false,"scaleX":1,"scaleY":1,"angle":0,"flipX":false,"flipY":false,"glo'
-    'balCompositeOperation":"source-over","skewX":0,"skewY":0,"x1":-40,"x2":40,"y1":60,"y2":-60},'
-    '{"type":"Path","originX":"center","originY":"center","left":115,"top":315.9991,"width":170.0'
-    '24,"height":27.979,"fill":null,"stroke":"rgba(0,0,255,1)","strokeWidth":12,"strokeLineCap":"'
-    'round","strokeLineJoin":"round","strokeUniform":false,"scaleX":1.2,"scaleY":1.2,"angle":10,"'
-    'flipX":false,"flipY":false,"globalCompositeOperation":"source-over","skewX":0,"skewY":0,"pat'
-    'h":[["M",29.988,329.988],["Q",30,330,55,315],["Q",80,300,140,305],["L",200.012,310.012]]},{"'
-    'type":"Path","originX":"center","originY":"center","left":309,"top":187.5,"width":118.06,"he'
-    'ight":295.06,"fill":null,"stroke":"rgba(0,0,255,1)","strokeWidth":30,"strokeLineCap":"round"'
-    ',"strokeLineJoin":"round","strokeUniform":false,"scaleX":1,"scaleY":1,"angle":0,"flipX":fals'
-    'e,"flipY":false,"globalCompositeOperation":"destination-out","skewX":0,"skewY":0,"path":[["M'
-    '",249.97,39.97],["Q",250,40,251,42.5],["Q",252,45,253,47.5],["Q",254,50,255,52.5],["Q",256,5'
-    '5,257,57.5],["Q",258,60,259,62.5],["Q",260,65,261,67.5],["Q",262,70,263,72.5],["Q",264,75,26'
-    '5,77.5],["Q",266,80,267,82.5],["Q",268,85,269,87.5],["Q",270,90,271,92.5],["Q",272,95,273,97'
-    '.5],["Q",274,100,275,102.5],["Q",276,105,277,107.5],["Q",278,110,279,112.5],["Q",280,115,281'
-    ',117.5],["Q",282,120,283,122.5],["Q",284,125,285,127.5],["Q",286,130,287,132.5],["Q",288,135'
-    ',289,137.5],["Q",290,140,291,142.5],["Q",292,145,293,147.5],["Q",294,150,295,152.5],["Q",296'
-    ',155,297,157.5],["Q",298,160,299,162.5],["Q",300,165,301,167.5],["Q",302,170,303,172.5],["Q"'
-    ',304,175,305,177.5],["Q",306,180,307,182.5],["Q",308,185,309,187.5],["Q",310,190,311,192.5],'
-    '["Q",312,195,313,197.5],["Q",314,200,315,202.5],["Q",316,205,317,207.5],["Q",318,210,319,212'
-    '.5],["Q",320,215,321,217.5],["Q",322,220,323,222.5],["Q",324,225,325,227.5],["Q",326,230,327'
-    ',232.5],["Q",328,235,329,237.5],["Q",330,240,331,242.5],["Q",332,245,333,247.5],["Q",334,250'
-    ',335,252.5],["Q",336,255,337,257.5],["Q",338,260,339,262.5],["Q",340,265,341,267.5],["Q",342'
-    ',270,343,272.5],["Q",344,275,345,277.5],["Q",346,280,347,282.5],["Q",348,285,349,287.5],["Q"'
-    ',350,290,351,292.5],["Q",352,295,353,297.5],["Q",354,300,355,302.5],["Q",356,305,357,307.5],'
-    '["Q",358,310,359,312.5],["Q",360,315,361,317.5],["Q",362,320,363,322.5],["Q",364,325,366,330'
-    '],["L",368.03,335.03]]},{"type":"Path","originX":"center","originY":"center","left":358.5,"t'
-    'op":122,"width":117.06,"height":124.06,"fill":null,"stroke":"rgba(0,0,255,1)","strokeWidth":'
-    '30,"strokeLineCap":"round","strokeLineJoin":"round","strokeUniform":false,"scaleX":1,"scaleY'
-    '":1,"angle":0,"flipX":false,"flipY":false,"globalCompositeOperation":"source-over","skewX":0'
-    ',"skewY":0,"path":[["M",299.97,59.97],["Q",300,60,301.5,61.5],["Q",303,63,304.5,64.5],["Q",3'
-    '06,66,307.5,67.5],["Q",309,69,310.5,70.5],["Q",312,72,313.5,74],["Q",315,76,316.5,77.5],["Q"'
-    ',318,79,319.5,80.5],["Q",321,82,322.5,83.5],["Q",324,85,325.5,86.5],["Q",327,88,328.5,90],["'
-    'Q",330,92,331.5,93.5],["Q",333,95,334.5,96.5],["Q",336,98,337.5,99.5],["Q",339,101,340.5,102'
-    '.5],["Q",342,104,343.5,106],["Q",345,108,346.5,109.5],["Q",348,111,349.5,112.5],["Q",351,114'
-    ',352.5,115.5],["Q",354,117,355.5,118.5],["Q",357,120,358.5,122],["Q",360,124,361.5,125.5],["'
-    'Q",363,127,364.5,128.5],["Q",366,130,367.5,131.5],["Q",369,133,370.5,134.5],["Q",372,136,373'
-    '.5,138],["Q",375,140,376.5,141.5],["Q",378,143,379.5,144.5],["Q",381,146,382.5,147.5],["Q",3'
-    '84,149,385.5,150.5],["Q",387,152,388.5,154],["Q",390,156,391.5,157.5],["Q",393,159,394.5,160'
-    '.5],["Q",396,162,397.5,163.5],["Q",399,165,400.5,166.5],["Q",402,168,403.5,170],["Q",405,172'
-    ',406.5,173.5],["Q",408,175,409.5,176.5],["Q",411,178,414,181],["L",417.03,184.03]]},{"type":'
-    '"Path","originX":"center","originY":"center","left":585,"top":385,"width":0.02,"height":0,"f'
-    'ill":null,"stroke":"rgba(0,0,255,1)","strokeWidth":10,"strokeLineCap":"round","strokeLineJoi'
-    'n":"round","strokeUniform":false,"scaleX":1,"scaleY":1,"angle":0,"flipX":false,"flipY":false'
-    ',"globalCompositeOperation":"source-over","skewX":0,"skewY":0,"path":[["M",584.99,385],["L",'
-    "585.01,385]]}]"
-)
-SCENE_ALPHA_PNG = (
-    "iVBORw0KGgoAAAANSUhEUgAAAlgAAAGQAQAAAABaTiM1AAAM2UlEQVR42u1dPY7cyhGu7hksCWOxM3iRAsHDI2yowMAS"
-    "PomOoNCBgSXeCXSEPQphvOCF7wh8hoINKUMBV+CyHfCvq7u6upocO5oGBGmHnI/VVV/9klwB3NZt3dZt3dZt3dZt3dZt"
-    "3dZt3db/ZxnRWVpyUgbN1bByOF8N6wz51bA+w93VsACU94GpN5rRmMr56Nn/SCaUMa4UmTGm37hHKPCPnwDgsEWwgzGm"
-    "9XZtTLdRLkyKw0ThdKzj9Ad/AuB6g1QufN4H9FcqlqIskW3DAmS0cvo7na+ZcQlmptVuk6ugNny/DYv80mEb1tmnxBaF"
-    "HVySnwypMLFcR1LGfBMWfeJdKtbgknW1qaoSsYxPVo+14j1Wzresfz5u4lchiEWC9eSY36xrSJWrCUugUrFa8KIhxXwR"
-    "VofPVAE1KpET9ehUZSvpLU+Ta2AIdkzco8Gs0gHHkfGLyaqWF8mw6jBZLSeQYTVuNCQNKcNqGXc5J2J1DFkTOQE9c+pd"
-    "ItbA0FolYuFoeAwQJiU/lpGPhVgVQ7AiEatmCHZOxGKi4fqxEAtFwz4QKYRYHXOuTsTqJQQTYnHRcPlYiGUkvOOwTlbL"
-    "UzFkLURtUIfTbWPVY9Zq43I92EU3Fw0Fuv9iZ1I7Gg7JNYVCRURm1i5POXvso3JpVHT3ArKGse7RYUk01HwRriqClSZA"
-    "Vs00/zalDBcNJQ37SimAZ+snR/dzr6QjTd4HSTQsIljaCU52NKzoyKpZM1rH23i61ZFeajFkF48qOlaCl4JoeIxglQ7m"
-    "QNe7oiDodXXGLGOdJ5cUPKTygoAVDZs0fWkvY3G1YcViHZNqw1KWOzQRDdu0Peae4rjasGCxzl72s6JhR5+tk7pFvuXR"
-    "0bqtFKTuXERVa5Cz/uQmyCmPJtSYTG145LAUobk1Gg60prRcjWM0vNSi0Qr98RlHw+aNSESKkysHADBnvzY8wF3Qmpzu"
-    "f/7wa0MvZVp20QztX98Rd4aVcHWKXMWo7IqqDYsQtTVD+xpekBkqbNIkfVVOcKn9aZ+kzJxGNXi0flkc5uQ6UROWS026"
-    "7tEZLfBFkWb7g8EnGB3AGH3p6QuGCllHryOaiKPDLtS6BO+lqYH25dpvZMhAwWDlMwUaWzYTbmmOYazzTM02MNap0vZo"
-    "/NBfb9FXQRu/4SsdHXTHwTddyzuk5lvZAflatxxo5XlzKbyUXZZPuawDwiGDcqllQwbFhWGRrmP3qIb4dM/wLrBgPaga"
-    "f9iEkFuK+JWNdbZ0fFzNXqNioZbx67N7R4sy/lIbmkgx0lsDgKU2vqB7lqelEHl27GjvUdkmta7cBgJSnZg7AhGUtEyJ"
-    "e2WF3HGgLnfG7AvIdQwE0T7AjE66xxLFUq8WKwPX0BRE6MLTGUWEX7l7ThseMJ2DEX9lTmNPTJq1Z6+cirgj+vfG2eM5"
-    "THg/SlW8vnL7s3p1wVJIVh2rYRv/5FAY0SGMKnwRBQDwymPZNjWWPQuKrL1sj+eQQ+ZumqKxOsdMA4V9tuhvInJV66k9"
-    "F9nPtEI1745YwMItXWis3gGh1LQcP9Kk0Pbli3WrbbA8mr/UeplAR/vgauVdZZ/xIyiXccjAu2NFkkLbh3PKHHXAOoa3"
-    "45Fy3YaYnxYkKbR/+ZztW9dOuQ5iOYaorACr6Ljxh6sJ7SvXyfEdFvjL8q+ODdJjNH7Ct8CzuRyAizFmWIfcKljLdX6x"
-    "unhE5eZNTbJY+57oRKcBp/MhHC41ul7BDndKAOgtaV4g0IgsiUy5z5EsI50xnz0vBVXmPGKgvcDkOS7yws6ilasIjaTM"
-    "6UlKQUeHIaj7asLJXdeucRZaD1kJnbiFoSn/aKb4MV2kJZWPsepJJQXbn9c23V+xc2jsaJXFMbejKjyN96ERwWka4blP"
-    "kUA2jfAmMqi1yF6r6ZrAasZTSaz5gHX8yS7J0VeMMe3Yi6GkeLBceRiFGezvLHJqvPl8tHxPZEg9/9vaz0/kQhp/5UiE"
-    "JmPRqx+NNDgMG6hEcRgfKhrNco+Ik1s26x2G9Q7WePna2sEvyCEfqT70m0s018CziVdrLcVuM3bKrfOliumHxkmx8vNu"
-    "M15ixfrqOKZLlsnEJ7Mwb5GgRgFtZkrnxejGUd3j6kkVEri0CiJTAMDvdCayHsRa2JyZahZ7/LnDau6BweonTtcz8Ws/"
-    "1fG9Vee6gHTuRWD1GPXLEmUMM1MNLIUaJWVlI9NMWbuTymWQRe+oEYcYC+dhe1pRn+MT1hDvaxhvI+cu8+Q6e7Jor+yQ"
-    "eGqnuFeJsS4WVe37/yM5szXMC/bYWiz64Cmgl75qgKJ3N0eYmZqHfgw1vVyufqWqQgX9IBsia6LWaAEe8Axq6g06OdZs"
-    "ppflUdLZbv+S0IskxTp9mLH+imJQAimG9UbeHD9PIxYkzJDbWW335BQsCWuZ6z46jexPAIBqSMH6OSe7mpyZJ91XGJX7"
-    "sj7ig6YL9WsK1ihPRU9HvZIysk6jQz/j+7AzY5KgprcvlPdEkBcdBXt8rwC+hl6keU2TC06mX+NYLB+ysy6A7wrmp3zS"
-    "F3FzwZ7kqxQsInfcbRSLwvoQmc6lYDXXk+sQHF+lY93D9eR6BGJ6tnH593Q3y3UIjzSTsbC68l1YX7Zrx3MSnCDe8h1y"
-    "Zazrp2FtfB2LPPnzDjbp5JAkx6qvKJdL9GoHVqwsyhKwOnqMtjpCI8eK1QxclnSxBnL0JdukZl2IGjY1W/lFBJ2PcixH"
-    "2TmfD7Y73Ki/RowVj8ofxVhtNOgcxFgdf7xkRPeweti+yXAHbz+aijOe2OEFWOKs+ezf6Hex+p38qqw4K36r+Yl8vnt6"
-    "UkNR78KG5ZIo416I1ZJBR6O/pJvMDFXpZM3STAQ36cvVx4IOgNuPB7Ho/iA/I/dU1RayTv55abECWhm/uEvm3CY1PWXy"
-    "gk7hBFhVb+C9DhTnjzt6haNj1Qdxc+sFismfL8TzyZxcnax2+iTB6kmzajeN30mwBpm5fUsSJxki+R6JXX7amWtLrkrR"
-    "ECN+Eew/JPXokx90LlPgp1xVMAZDXnyZeMbmKGqPLVmSQNRDKKzODw3laF2V3KT0VKAYEotqsgzoRz31VIHQROUylDuS"
-    "L5V9jHO1Is4gCZD6ex4Ud1YTxaqJQNiSVeLHKFZD7JiOtiiBk1htKP34xdLnGFbnxoZz0JE/Bkq4mq7n6tUdvRdOyBn1"
-    "M6aeQ8in6TtKgnVyMnuGsZ6nKSSPpZG2T/M2385OpTOIujgkxkCorLUelPXEGphI2voq66y3Y+NYiqrBszVQqOUazxyW"
-    "dmuDf4CvMsZpPSy7ZskWwb5XrjsKUo8i35ZdtDNYt26f6LejVrlwZXCoHTdU0umc9pP539ZJWrEwrBY2EoHXUhe7VRf0"
-    "qBX5jvQkl5dNVsHgVyc7tpE9Tlv8e0MEOJMDQFmK7zwu1lOUcS7G1OttevoFHeyLAw5PFfKvxrrbymNdLBVmhEaV+XOV"
-    "NIKFotCFiHCH7yv4gbE5aAUA8D7/+Cdhr/dfpDM+DbA8grJmnAcqO8ZSqT4C2HfK3saKVDV0xhyi7c67Zbfp1uyFnVsx"
-    "4bkhYmyDLF2F/M3LQKiuOXgB82J9JYbVk8G/sT8QYenOe9r2Nze72+5YMWWfhunZH4tPlRsTQXi/7+BPeg5OsLa18MSk"
-    "NE08UDwLVuFiNZaGABQxGcuQhyvb159MKNEAAPwzOAPrli23gf5G0hJl9kUzmx8cFp2S35xjjSjg6/gYmnNHgVzw3eqk"
-    "zvvugrivIwWnY62k7/ge6x0J9cV+n4LjjuxYOIj1H8txB9i5LrOzLUQ7+omolvVp/57EUYEnr1PmX6bsHRb9JdLRMaXo"
-    "b78nTlaYM99LJzuqvSawitWL38Uk9sj5NfYInjtWe7EAvXPDTR/iWAXqcPUuueTFqvj3KgJAWfBpSEuVhSdF25b1m5VM"
-    "6xbSXfIeu2vpy3mx7rwHy3bHo8ux9D021oiq3JmQ6sUKtWLSUFyu1R01wONDdOIZGbaGeg7JvFAwWd1mx9Udj7Ghm5a7"
-    "4/5lwn2oe6MzJpcS3Q0W77G71hatYvUSG8ppsTteZY/NtbByjrWJe9xdrJLu6M+r3AGflrtjGfMILXbHa9hxufiLd6j3"
-    "fIR3R3if48PBcybnqTUtd8f3/XvswgTrkrDQ4W/75ELu+L67lrPc8QXYNKRTitVvu+TC7hjbpNgdiZBfb6h9l/Vjzx5f"
-    "sTs6m0yTq3diwdcdcr37Her29dxRE5XwfSbWkC0xH6CwVDzFnFqvrKaxsi7KiR+t2+0G01AUa3BF/yPkbYIuooTgJhFd"
-    "Tv0Gyz7Rg7RNWFkQK/3/HvhJp6FuC5bZ1S6ENtklcpUuYenno7b8Xw3/i01eQ663QDe06f+jKHbMOvzIfT2sN7oo3oQV"
-    "2OQ2rG9UGtqIRZdi/wW8x+HzDZ8dfQAAAABJRU5ErkJggg=="
-)

@@ -62,7 +62,7 @@ def test_all_flags_become_fields() -> None:
         (
             "x --AR 4:3 --Chaos 5 --V 7 --TURBO",
             {"aspect": "4:3", "chaos": 5, "version": "v7", "speed": "turbo"},
-        ),  # fmt: skip
+        ),
         ("x —ar 9:16 —s 50", {"aspect": "9:16", "stylize": 50}),  # em dash, as phones type it
         ("x –c 10", {"chaos": 10}),  # en dash
         ("x --ar 16:9, --s 300", {"aspect": "16:9", "stylize": 300}),

@@ -140,8 +140,9 @@ def test_a_restart_settles_unsent_tasks_and_resumes_running_ones(tmp_path, sandb
 
 
 def test_callbacks_are_verified_then_applied(studio, sandbox):
-    conn = Connection(base_url=sandbox, api_key=KEY, request_type="callback",
-                      callback_base="http://127.0.0.1:9")  # fmt: skip
+    conn = Connection(
+        base_url=sandbox, api_key=KEY, request_type="callback", callback_base="http://127.0.0.1:9"
+    )
     record = studio.submit(conn, build_input("text-to-image", prompt="cb"))
     record = wait_for(studio.store, record.id, lambda r: r.task_id is not None)
     url = record.request["callback_url"]

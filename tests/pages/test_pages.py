@@ -37,8 +37,15 @@ def test_the_sandbox_banner_shows_without_a_key(app):
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders(app, page):
     at = app(page)
-    assert at.title[0].value in {"Imagine", "Image to image", "Paint", "Vary", "Upscale",
-                                 "History", "Settings"}  # fmt: skip
+    assert at.title[0].value in {
+        "Imagine",
+        "Image to image",
+        "Paint",
+        "Vary",
+        "Upscale",
+        "History",
+        "Settings",
+    }
 
 
 def test_imagine_shows_every_seed_parameter_with_defaults(app):
