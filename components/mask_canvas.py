@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 from PIL import Image, ImageDraw
 
+from mjstudio import images
 from mjstudio import mask as masks
 
 PAINT = "rgba(255,40,90,0.45)"
@@ -116,12 +117,18 @@ def drawing() -> dict | None:
 
 def preview(source: Source, result: masks.MaskResult) -> bytes:
     """The source with the exact regenerated region tinted and outlined (PNG)."""
-    with Image.open(io.BytesIO(source.data)) as img:
-        base = img.convert("RGBA").resize((result.width, result.height))
+    return _preview(source.data, result.areas, result.width, result.height)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _preview(data: bytes, areas: list[dict], width: int, height: int) -> bytes:
+    """Drawn once per image and mask, not on every rerun."""
+    with Image.open(io.BytesIO(data)) as img:
+        base = img.convert("RGBA").resize((width, height))
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
     pen = ImageDraw.Draw(overlay)
     line = max(2, round(max(base.size) / 400))
-    for area in result.areas:
+    for area in areas:
         points = list(zip(area["points"][0::2], area["points"][1::2], strict=True))
         pen.polygon(points, fill=(255, 40, 90, 110), outline=(255, 255, 255, 230), width=line)
     out = io.BytesIO()
@@ -133,3 +140,9 @@ def preview(source: Source, result: masks.MaskResult) -> bytes:
 def build(drawing: dict | None, fit: masks.Fit, invert: bool) -> masks.MaskResult:
     """The mask of a drawing, computed once per drawing (a rerun reuses it)."""
     return masks.build_mask(drawing, fit, invert=invert)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def fetch(url: str) -> bytes:
+    """A pasted source URL's image, downloaded once, not on every rerun."""
+    return images.fetch_image(url)

@@ -112,11 +112,6 @@ class MJClient:
         self._http.close()
         self._files.close()
 
-    @property
-    def has_key(self) -> bool:
-        """True when a key is configured."""
-        return bool(self._key)
-
     def _headers(self) -> dict[str, str]:
         if not self._key:
             return {}

@@ -67,12 +67,6 @@ class Connection:
             plan = replace(plan, first_s=override[0], every_s=override[1])
         return plan
 
-    def with_key(self, api_key: str, base_url: str | None = None) -> Connection:
-        """The same settings with another key (and URL): a real provider, not the sandbox."""
-        return replace(
-            self, api_key=api_key, base_url=base_url or self.base_url, sandbox_latency=None
-        )
-
 
 def sandbox_key(data_dir: Path) -> str:
     """The embedded sandbox's key, made once and kept in the data folder."""

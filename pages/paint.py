@@ -28,7 +28,7 @@ elif st.session_state.get("paint:picked") is not None:  # back from another page
 source = None
 if picked is not None:
     try:
-        data = picked.data or images.fetch_image(picked.url)
+        data = picked.data or mask_canvas.fetch(picked.url)
         w, h = images.image_size(data)
         source = mask_canvas.Source(data, w, h, hashlib.sha1(data).hexdigest())
     except (images.ImageRejected, ValueError) as exc:
