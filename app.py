@@ -3,7 +3,7 @@
 Streamlit detects the `st.App` below and serves it. Its lifespan starts the tracker before any
 page is opened (so tasks left running by a restart finish and download on their own), and its
 routes serve uploaded reference images, receive provider callbacks and, when no API key is
-configured, host the embedded sandbox provider at /sandbox. The pages live in studio.py.
+configured, host the embedded sandbox provider at /sandbox. The pages live in frame.py.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from starlette.routing import Mount
 from streamlit.runtime.pages_manager import PagesManager
 
 from components import services
-from mjstudio import embedded, nodelay
 from mjstudio.config import SANDBOX_PREFIX
-from mjstudio.routes import studio_routes
-from mjstudio.studio import Studio
+from mjstudio.server import embedded, nodelay
+from mjstudio.server.routes import studio_routes
+from mjstudio.tasks.service import Studio
 
 DATA_DIR = services.data_dir()
 
-# studio.py navigates with st.navigation. Streamlit only learns that on the first
+# frame.py navigates with st.navigation. Streamlit only learns that on the first
 # st.navigation call; until then a pages/ folder next to the script makes a first visit to,
 # say, /paint run pages/paint.py bare, without the frame. Say it up front.
 PagesManager.uses_pages_directory = False
@@ -47,7 +47,7 @@ async def lifespan(_app):
 
 
 app = st.App(
-    "studio.py",
+    "frame.py",
     lifespan=lifespan,
     routes=[
         *studio_routes(lambda: Studio.shared(DATA_DIR)),

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mjstudio.mask import (  # noqa: E402
+from mjstudio.mask.geometry import (  # noqa: E402
     Fit,
     MaskResult,
     build_mask,
@@ -26,7 +26,7 @@ from mjstudio.mask import (  # noqa: E402
     painted_region,
     to_image_pixels,
 )
-from mjstudio.maskshapes import path_offset  # noqa: E402
+from mjstudio.mask.shapes import path_offset  # noqa: E402
 
 SIZE = 1024
 

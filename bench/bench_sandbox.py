@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mjstudio.client import MJClient  # noqa: E402
-from mjstudio.contract import build_request  # noqa: E402
+from mjstudio.api.client import MJClient  # noqa: E402
+from mjstudio.api.contract import build_request  # noqa: E402
 from mjstudio.sandbox import SandboxSettings  # noqa: E402
 from tests.sandbox.server import running_sandbox  # noqa: E402
 

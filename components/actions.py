@@ -8,9 +8,9 @@ import streamlit as st
 
 from components import services
 from mjstudio import images
-from mjstudio.contract import InvalidRequest, build_input
-from mjstudio.history import TaskRecord
-from mjstudio.prompt import format_flags
+from mjstudio.api.contract import InvalidRequest, build_input
+from mjstudio.api.prompt import format_flags
+from mjstudio.tasks.store import TaskRecord
 
 MODE_PAGES = {
     "text-to-image": "pages/imagine.py",

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components import services
-from mjstudio import embedded, images
+from mjstudio import images
+from mjstudio.server import embedded
 
 SOURCES = ("Upload", "URL", "Earlier result")
 DELIVERY_DATA = "data: URL inside the request"

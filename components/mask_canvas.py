@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from mjstudio import images
-from mjstudio import mask as masks
+from mjstudio.mask import geometry as masks
 
 PAINT = "rgba(255,40,90,0.45)"
 TOOLS = {

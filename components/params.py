@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from mjstudio import contract as c
-from mjstudio.prompt import looks_like_edit_instruction, looks_non_english, parse_prompt
+from mjstudio.api import contract as c
+from mjstudio.api.prompt import looks_like_edit_instruction, looks_non_english, parse_prompt
 
 ASPECT_PRESETS = {
     "1:1": "1:1 · square: social posts, avatars",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components import services
-from mjstudio.history import TaskRecord
+from mjstudio.tasks.store import TaskRecord
 
 FROM_HISTORY = "From history"
 BY_ID = "Paste a task id"

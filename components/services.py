@@ -6,10 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from mjstudio import embedded
 from mjstudio.config import Connection, env_connection
-from mjstudio.history import default_data_dir
-from mjstudio.studio import Studio
+from mjstudio.server import embedded
+from mjstudio.tasks.service import Studio
+from mjstudio.tasks.store import default_data_dir
 
 SESSION_DEFAULTS = {
     "feed": [],  # local ids of the tasks this session created, newest first

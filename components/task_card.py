@@ -9,9 +9,9 @@ import streamlit as st
 from PIL import Image
 
 from components import actions, services
-from mjstudio.contract import UPSCALE_TYPES, VARY_TYPES, explain_fail_code
-from mjstudio.history import TaskRecord
-from mjstudio.prompt import format_flags
+from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES, explain_fail_code
+from mjstudio.api.prompt import format_flags
+from mjstudio.tasks.store import TaskRecord
 
 MODE_LABELS = {
     "text-to-image": "Imagine",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from mjstudio.client import DEFAULT_AUTH_HEADER, MJClient, PollSchedule, mask_key, schedule_for
-from mjstudio.history import workspace_id
+from mjstudio.api.client import DEFAULT_AUTH_HEADER, MJClient, PollSchedule, mask_key, schedule_for
+from mjstudio.tasks.store import workspace_id
 
 SANDBOX_PREFIX = "/sandbox"
 SANDBOX_IDENTITY = "embedded-sandbox"

@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from components import actions, services, task_card
-from mjstudio.contract import MODES
+from mjstudio.api.contract import MODES
 
 PAGE_SIZE = 10
 STATES = ("pending", "processing", "success", "failed", "rejected", "unknown", "creating")

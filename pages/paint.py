@@ -6,8 +6,8 @@ import streamlit as st
 
 from components import actions, feed, image_picker, mask_canvas, params
 from mjstudio import images
-from mjstudio import mask as masks
-from mjstudio import placement as places
+from mjstudio.mask import geometry as masks
+from mjstudio.mask import placement as places
 
 MODE = "upload-paint"
 CANVAS_CHOICES = ("Same as the image", "Zoom out", "Target aspect")

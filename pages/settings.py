@@ -3,9 +3,9 @@
 import streamlit as st
 
 from components import services
-from mjstudio.client import DEFAULT_AUTH_HEADER
+from mjstudio.api.client import DEFAULT_AUTH_HEADER
+from mjstudio.api.contract import SPEEDS
 from mjstudio.config import Connection
-from mjstudio.contract import SPEEDS
 
 st.title("Settings")
 conn = services.connection()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components import actions, feed, params, parent_picker
-from mjstudio.contract import UPSCALE_TYPES
+from mjstudio.api.contract import UPSCALE_TYPES
 
 MODE = "upscale"
 TYPE_HELP = (

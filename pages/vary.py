@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components import actions, feed, params, parent_picker
-from mjstudio.contract import VARY_TYPES
+from mjstudio.api.contract import VARY_TYPES
 
 MODE = "vary"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from mjstudio.sandbox.app import create_app
+from mjstudio.sandbox.endpoints import create_app
 from mjstudio.sandbox.settings import FIFTEEN_DAYS_S, SandboxSettings
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from mjstudio.contract import parse_aspect
+from mjstudio.api.contract import parse_aspect
 from mjstudio.sandbox.art import (
     Look,
     digest,

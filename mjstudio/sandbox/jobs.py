@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from PIL import Image
 
-from mjstudio.contract import (
+from mjstudio.api.contract import (
     ImageToImage,
     TextToImage,
     UploadPaint,
@@ -20,8 +20,8 @@ from mjstudio.contract import (
 from mjstudio.sandbox import imaging
 from mjstudio.sandbox.fetch import ImageFetchError, describe, load_image
 from mjstudio.sandbox.imaging import Style
+from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask
 from mjstudio.sandbox.settings import SandboxSettings
-from mjstudio.sandbox.store import TaskRecord, TaskStore
 
 
 class TaskFailure(Exception):
@@ -38,7 +38,7 @@ class JobContext:
     """What a job may read: the settings and the other tasks."""
 
     settings: SandboxSettings
-    store: TaskStore
+    store: SandboxLedger
 
 
 @lru_cache(maxsize=16)
@@ -105,7 +105,7 @@ def paint_mask(task: UploadPaint, source: Image.Image, settings: SandboxSettings
     return imaging.mask_from_image(mask, source.size)
 
 
-def render(record: TaskRecord, ctx: JobContext) -> list[Image.Image]:
+def render(record: SandboxTask, ctx: JobContext) -> list[Image.Image]:
     """The task's result images; raises TaskFailure when the provider would refuse it."""
     task = parse_request(record.request).input
     settings = ctx.settings

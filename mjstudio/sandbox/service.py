@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mjstudio.contract import TaskRequest, TaskState
+from mjstudio.api.contract import TaskRequest, TaskState
 from mjstudio.sandbox.callbacks import deliver
 from mjstudio.sandbox.imaging import to_png
 from mjstudio.sandbox.jobs import JobContext, TaskFailure, render
+from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask, now_ms
 from mjstudio.sandbox.limits import SlidingWindow
 from mjstudio.sandbox.settings import SandboxSettings
-from mjstudio.sandbox.store import TaskRecord, TaskStore, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,12 @@ class Sandbox:
         self.settings = settings
         self._own_dir = settings.data_dir is None
         root = Path(tempfile.mkdtemp(prefix="mjsandbox-")) if self._own_dir else settings.data_dir
-        self.store = TaskStore(root)  # type: ignore[arg-type]
+        self.store = SandboxLedger(root)  # type: ignore[arg-type]
         self.window = SlidingWindow(settings.rate_limit_per_minute)
         self._ctx = JobContext(settings, self.store)
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="mjsandbox")
         self._lock = threading.Lock()
-        self._active: dict[str, TaskRecord] = {}
+        self._active: dict[str, SandboxTask] = {}
         self._timers: dict[str, threading.Timer] = {}
         self._closed = False
         self._resume()
@@ -63,12 +63,12 @@ class Sandbox:
             limit = self.settings.rate_limit_per_minute
             raise ApiError(429, f"Rate limit exceeded ({limit} requests a minute).", wait)
 
-    def create(self, request: TaskRequest, base_url: str) -> TaskRecord:
+    def create(self, request: TaskRequest, base_url: str) -> SandboxTask:
         """Record a new task and start its work; 429 past the concurrent-task limit."""
         now = now_ms()
         with self._lock:
             self._check_concurrency(now)
-            record = TaskRecord(
+            record = SandboxTask(
                 task_id=uuid.uuid4().hex,
                 request=request.to_api(),
                 created_ms=now,
@@ -126,7 +126,7 @@ class Sandbox:
         limit = self.settings.max_concurrent
         raise ApiError(429, f"Too many tasks running at once (limit {limit}).", wait)
 
-    def _work(self, record: TaskRecord) -> None:
+    def _work(self, record: SandboxTask) -> None:
         files: list[str] = []
         code = msg = None
         try:
@@ -142,7 +142,7 @@ class Sandbox:
         self.store.update(record, files=files, fail_code=code, fail_msg=msg, done_ms=now_ms())
         self._schedule_callback(record)
 
-    def _schedule_callback(self, record: TaskRecord) -> None:
+    def _schedule_callback(self, record: SandboxTask) -> None:
         if not record.callback_url or record.callback_sent or self._closed:
             return
         delay = max(0.0, ((record.complete_ms or 0) - now_ms()) / 1000)
@@ -152,7 +152,7 @@ class Sandbox:
             self._timers[record.task_id] = timer
         timer.start()
 
-    def _callback(self, record: TaskRecord) -> None:
+    def _callback(self, record: SandboxTask) -> None:
         base = self.settings.public_base_url or record.base_url
         data = record.status_data(max(now_ms(), record.complete_ms or 0), base)
         if not deliver(record.callback_url or "", data, self.settings.callback_attempts):

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from mjstudio.history import TaskRecord, TaskStore
+from mjstudio.tasks.store import TaskRecord, TaskStore
 from tests.e2e.conftest import Sandbox, Studio
 
 IMAGES = '[data-testid="stImage"] img'
@@ -277,7 +277,7 @@ def test_deep_link_on_a_fresh_server_gets_the_studio_frame(
 ) -> None:
     """A bookmarked /history opened first after a restart shows the studio, not bare pages.
 
-    With a pages/ folder beside studio.py, Streamlit runs pages/*.py as legacy (MPA v1) pages
+    With a pages/ folder beside frame.py, Streamlit runs pages/*.py as legacy (MPA v1) pages
     until some session has called st.navigation: no banner, file-name links, a KeyError.
     """
     studio = start_studio(tmp_path / "data", {"MJSTUDIO_SANDBOX_LATENCY": "2"})

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mjstudio.history import TaskRecord, TaskStore
-from mjstudio.studio import Studio
+from mjstudio.tasks.service import Studio
+from mjstudio.tasks.store import TaskRecord, TaskStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ def app(data_dir) -> Callable[[str | None], AppTest]:
     """Open the studio (optionally on one page) and run it once."""
 
     def open_page(page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "studio.py"), default_timeout=30)
+        at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=30)
         at.run()
         if page:
             at.switch_page(page)

@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mjstudio.contract import CREATE_PATH, STATUS_PATH
+from mjstudio.api.contract import CREATE_PATH, STATUS_PATH
 from mjstudio.sandbox import SandboxSettings
 
 API_KEY = "sandbox-test-key"

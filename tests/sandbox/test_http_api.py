@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from mjstudio.contract import CREATE_PATH, STATUS_PATH
+from mjstudio.api.contract import CREATE_PATH, STATUS_PATH
 from mjstudio.sandbox import create_app
 from tests.sandbox import helpers
 from tests.sandbox.server import running_sandbox, serve_app

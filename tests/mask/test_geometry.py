@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from shapely import Point, box
 
-from mjstudio.mask import (
+from mjstudio.mask.geometry import (
     ERASER_COLOR,
     Fit,
     MaskError,
@@ -36,9 +36,8 @@ from mjstudio.mask import (
     scale_areas,
     to_image_pixels,
 )
-from mjstudio.maskshapes import path_offset
-from tests.mask_scene import SCENE_ALPHA_PNG, SCENE_JSON
-from tests.maskkit import (
+from mjstudio.mask.shapes import path_offset
+from tests.mask.kit import (
     FAST,
     SS,
     Truth,
@@ -56,6 +55,7 @@ from tests.maskkit import (
     walk,
     walks,
 )
+from tests.mask.scene import SCENE_ALPHA_PNG, SCENE_JSON
 
 # --- the real component -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 
-log = logging.getLogger("mjstudio.nodelay")
+log = logging.getLogger("mjstudio.server.nodelay")
 
 
 def enable_on_listeners(port: int) -> int:

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from mjstudio.contract import (
+from mjstudio.api.contract import (
     CHAOS_RANGE,
     DEFAULT_ASPECT,
     DEFAULT_SPEED,

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mjstudio import images
+from mjstudio.api.contract import AnyInput, TaskRequest, TaskStatus, build_request
 from mjstudio.config import Connection
-from mjstudio.contract import AnyInput, TaskRequest, TaskStatus, build_request
-from mjstudio.history import TaskRecord, TaskStore
-from mjstudio.tracker import Tracker
+from mjstudio.tasks.store import TaskRecord, TaskStore
+from mjstudio.tasks.tracker import Tracker
 
 _SHARED: dict[Path, Studio] = {}
 _SHARED_LOCK = threading.Lock()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mjstudio.history import (
+from mjstudio.tasks.store import (
     DB_NAME,
     TaskRecord,
     TaskStore,

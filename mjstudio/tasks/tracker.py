@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mjstudio import images
+from mjstudio.api.contract import TaskRequest, TaskStatus
+from mjstudio.api.errors import AuthenticationError, CreateOutcomeUnknown, MJError, describe
 from mjstudio.config import Connection
-from mjstudio.contract import TaskRequest, TaskStatus
-from mjstudio.errors import AuthenticationError, CreateOutcomeUnknown, MJError, describe
-from mjstudio.history import TaskRecord, TaskStore
+from mjstudio.tasks.store import TaskRecord, TaskStore
 
-log = logging.getLogger("mjstudio.tracker")
+log = logging.getLogger("mjstudio.tasks.tracker")
 
 SLOW_POLL_S = 60.0  # past the deadline, or without a key: keep checking, slowly
 CALLBACK_SAFETY_POLL_S = 300.0  # callback mode: the provider calls us; poll only as a safety net

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mjstudio.contract import (
+from mjstudio.api.contract import (
     InvalidRequest,
     TaskState,
     TaskStatus,

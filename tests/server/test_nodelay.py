@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mjstudio.nodelay import enable_on_listeners
+from mjstudio.server.nodelay import enable_on_listeners
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/fd")
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mjstudio.contract import TaskState, TaskStatus
+from mjstudio.api.contract import TaskState, TaskStatus
 
 log = logging.getLogger(__name__)
 PENDING_SHARE = 0.2
@@ -23,7 +23,7 @@ def now_ms() -> int:
 
 
 @dataclass
-class TaskRecord:
+class SandboxTask:
     """One task: its request, times, outcome and result files."""
 
     task_id: str
@@ -76,7 +76,7 @@ class TaskRecord:
         ).to_data()
 
 
-class TaskStore:
+class SandboxLedger:
     """Task records in memory, mirrored to JSON files; result files beside them."""
 
     def __init__(self, root: Path) -> None:
@@ -86,7 +86,7 @@ class TaskStore:
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._records: dict[str, TaskRecord] = {}
+        self._records: dict[str, SandboxTask] = {}
         self._tokens: dict[str, str] = {}
 
     def __len__(self) -> int:
@@ -94,34 +94,34 @@ class TaskStore:
         with self._lock:
             return len(self._records)
 
-    def load(self) -> list[TaskRecord]:
+    def load(self) -> list[SandboxTask]:
         """Read every record on disk (skipping unreadable ones) and return them."""
         for path in sorted(self.tasks_dir.glob("*.json")):
             try:
-                record = TaskRecord(**json.loads(path.read_text("utf-8")))
+                record = SandboxTask(**json.loads(path.read_text("utf-8")))
             except (OSError, ValueError, TypeError) as exc:
                 log.warning("skipping unreadable task record %s: %s", path.name, exc)
                 continue
             self._remember(record)
         return self.all()
 
-    def all(self) -> list[TaskRecord]:
+    def all(self) -> list[SandboxTask]:
         """Every record, oldest first."""
         with self._lock:
             return sorted(self._records.values(), key=lambda r: r.created_ms)
 
-    def get(self, task_id: str) -> TaskRecord | None:
+    def get(self, task_id: str) -> SandboxTask | None:
         """The record of a task id, or None."""
         with self._lock:
             return self._records.get(task_id)
 
-    def by_token(self, token: str) -> TaskRecord | None:
+    def by_token(self, token: str) -> SandboxTask | None:
         """The record whose result files live under ``token``, or None."""
         with self._lock:
             task_id = self._tokens.get(token)
             return self._records.get(task_id) if task_id else None
 
-    def save(self, record: TaskRecord) -> None:
+    def save(self, record: SandboxTask) -> None:
         """Write a record (new or changed) to memory and disk, atomically."""
         with self._lock:
             self._remember(record)
@@ -130,18 +130,18 @@ class TaskStore:
             tmp.write_text(json.dumps(asdict(record)), "utf-8")
             os.replace(tmp, path)
 
-    def update(self, record: TaskRecord, **changes: Any) -> None:
+    def update(self, record: SandboxTask, **changes: Any) -> None:
         """Change fields of a record in the given order, then save it."""
         with self._lock:
             for name, value in changes.items():
                 setattr(record, name, value)
             self.save(record)
 
-    def file_path(self, record: TaskRecord, name: str) -> Path:
+    def file_path(self, record: SandboxTask, name: str) -> Path:
         """Where one of a record's result files lives."""
         return self.files_dir / record.token / name
 
-    def write_file(self, record: TaskRecord, name: str, data: bytes) -> None:
+    def write_file(self, record: SandboxTask, name: str, data: bytes) -> None:
         """Store one result file of a record."""
         path = self.file_path(record, name)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +149,7 @@ class TaskStore:
         tmp.write_bytes(data)
         os.replace(tmp, path)
 
-    def _remember(self, record: TaskRecord) -> None:
+    def _remember(self, record: SandboxTask) -> None:
         with self._lock:
             self._records[record.task_id] = record
             self._tokens[record.token] = record.task_id

@@ -6,9 +6,9 @@ import socket
 import httpx
 import pytest
 
-from mjstudio.client import MJClient, PollSchedule
-from mjstudio.contract import build_request
-from mjstudio.errors import (
+from mjstudio.api.client import MJClient, PollSchedule
+from mjstudio.api.contract import build_request
+from mjstudio.api.errors import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,

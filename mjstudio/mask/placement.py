@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from mjstudio.maskshapes import MaskError
+from mjstudio.mask.shapes import MaskError
 
 
 class Placement(NamedTuple):

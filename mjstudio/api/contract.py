@@ -18,15 +18,15 @@ from pydantic import (
     model_validator,
 )
 
-# The answers' side of the API (status, states, fail codes, envelopes) is in mjstudio.status;
+# The answers' side of the API (status, states, fail codes, envelopes) is in mjstudio.api.status;
 # re-exported so that callers can take the whole contract from here.
-from mjstudio.status import FAIL_CODES as FAIL_CODES  # noqa: E402
-from mjstudio.status import TaskState as TaskState  # noqa: E402
-from mjstudio.status import TaskStatus as TaskStatus  # noqa: E402
-from mjstudio.status import body_code as body_code  # noqa: E402
-from mjstudio.status import envelope as envelope  # noqa: E402
-from mjstudio.status import explain_fail_code as explain_fail_code  # noqa: E402
-from mjstudio.status import result_urls as result_urls  # noqa: E402
+from mjstudio.api.status import FAIL_CODES as FAIL_CODES  # noqa: E402
+from mjstudio.api.status import TaskState as TaskState  # noqa: E402
+from mjstudio.api.status import TaskStatus as TaskStatus  # noqa: E402
+from mjstudio.api.status import body_code as body_code  # noqa: E402
+from mjstudio.api.status import envelope as envelope  # noqa: E402
+from mjstudio.api.status import explain_fail_code as explain_fail_code  # noqa: E402
+from mjstudio.api.status import result_urls as result_urls  # noqa: E402
 
 CREATE_PATH = "/api/v1/generateTask/midjourney"
 STATUS_PATH = "/api/v1/statusTask/midjourney"

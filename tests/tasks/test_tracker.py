@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from mjstudio.api.contract import build_input
 from mjstudio.config import Connection
-from mjstudio.contract import build_input
-from mjstudio.history import TaskRecord, TaskStore
 from mjstudio.sandbox import SandboxSettings
-from mjstudio.studio import Studio
+from mjstudio.tasks.service import Studio
+from mjstudio.tasks.store import TaskRecord, TaskStore
 from tests.faulty import faulty_server
 from tests.sandbox.server import running_sandbox
 

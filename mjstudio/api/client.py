@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from mjstudio.contract import CREATE_PATH, STATUS_PATH, TaskRequest, TaskStatus, body_code
-from mjstudio.errors import (
+from mjstudio.api.contract import CREATE_PATH, STATUS_PATH, TaskRequest, TaskStatus, body_code
+from mjstudio.api.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -26,7 +26,7 @@ from mjstudio.errors import (
     status_error,
 )
 
-log = logging.getLogger("mjstudio.client")
+log = logging.getLogger("mjstudio.api.client")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8501/sandbox"
 DEFAULT_AUTH_HEADER = "Authorization"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 from shapely import Polygon
 
-from mjstudio.maskraster import rasterize
+from mjstudio.mask.raster import rasterize
 
 SS = 4  # supersampling factor of the truth rasters
 FAST = settings(max_examples=40, deadline=None)

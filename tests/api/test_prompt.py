@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mjstudio.contract import (
+from mjstudio.api.contract import (
     CHAOS_RANGE,
     DEFAULT_VERSION,
     SPEEDS,
@@ -15,7 +15,7 @@ from mjstudio.contract import (
     WEIRD_RANGE,
     build_input,
 )
-from mjstudio.prompt import (
+from mjstudio.api.prompt import (
     DEFAULTS,
     format_flags,
     looks_like_edit_instruction,

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mjstudio.studio import Studio
+from mjstudio.tasks.service import Studio
 
 UPLOADS_PATH = "/api/uploads/{name}"
 CALLBACK_PATH = "/api/callback/{record_id}"

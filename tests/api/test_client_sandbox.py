@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from mjstudio.client import MJClient, PollSchedule
-from mjstudio.contract import build_request
-from mjstudio.errors import (
+from mjstudio.api.client import MJClient, PollSchedule
+from mjstudio.api.contract import build_request
+from mjstudio.api.errors import (
     AuthenticationError,
     BadRequestError,
     RateLimitError,

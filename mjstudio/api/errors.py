@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mjstudio.status import explain_fail_code
+from mjstudio.api.status import explain_fail_code
 
 
 class MJError(Exception):

@@ -18,15 +18,15 @@ import shapely
 from shapely import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from mjstudio.maskraster import data_url, png_bytes, rasterize
-from mjstudio.maskshapes import (
+from mjstudio.mask.placement import Placement, placement, placement_for_aspect
+from mjstudio.mask.raster import data_url, png_bytes, rasterize
+from mjstudio.mask.shapes import (
     ERASER_COLOR,
     MaskError,
     is_eraser,
     object_shape,
     painted_region,
 )
-from mjstudio.placement import Placement, placement, placement_for_aspect
 
 __all__ = [
     "ERASER_COLOR",

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mjstudio.contract import CREATE_PATH, STATUS_PATH, InvalidRequest, envelope, parse_request
+from mjstudio.api.contract import CREATE_PATH, STATUS_PATH, InvalidRequest, envelope, parse_request
 from mjstudio.sandbox.service import ApiError, Sandbox
 from mjstudio.sandbox.settings import SandboxSettings
 
