@@ -112,20 +112,28 @@ def test_status_gives_up_with_a_typed_error():
             client(url, max_retries=3).status("t-1")
 
 
+PARAMS_HINT = "Check the parameters named in the message; nothing was created."
+KEY_HINT = "Check the API key (Settings page, MJ_API_KEY or .streamlit/secrets.toml)."
+
+
 @pytest.mark.parametrize(
-    ("answer", "error"),
+    ("answer", "error", "hint"),
     [
-        (("json", 400, {"code": 400, "msg": "chaos out of range"}), BadRequestError),
-        (("json", 401, {"code": 401, "msg": "bad key"}), AuthenticationError),
-        (("json", 200, {"code": 401, "msg": "bad key in body"}), AuthenticationError),
-        (("json", 200, {"code": 400, "msg": "bad in body"}), BadRequestError),
+        (("json", 400, {"code": 400, "msg": "chaos out of range"}), BadRequestError, PARAMS_HINT),
+        (("json", 401, {"code": 401, "msg": "bad key"}), AuthenticationError, KEY_HINT),
+        (("json", 200, {"code": 401, "msg": "bad key in body"}), AuthenticationError, KEY_HINT),
+        (("json", 200, {"code": 400, "msg": "bad in body"}), BadRequestError, PARAMS_HINT),
     ],
+    ids=["http-400", "http-401", "body-401", "body-400"],
 )
-def test_status_codes_map_to_one_error_each(answer, error):
+def test_status_codes_map_to_one_error_each(answer, error, hint):
     with faulty_server([answer]) as (url, script), pytest.raises(error) as err:
         client(url).create(REQUEST)
     assert len(script.requests) == 1
-    assert err.value.hint
+    body = answer[2]
+    assert type(err.value) is error
+    assert (err.value.status_code, err.value.message) == (body["code"], body["msg"])
+    assert err.value.hint == hint
 
 
 def test_rate_limit_exhausted_raises_rate_limit_error():

@@ -95,9 +95,24 @@ def test_every_mode_builds_with_its_parameters():
     ).to_api()["input"]
     assert paint["mask"]["areas"][0]["points"] == AREA["points"]
     vary = build_request("vary", taskId="t1", imageIndex=2, type=1, prompt="in snow").to_api()
-    assert vary["input"] | {} == vary["input"] and vary["input"]["prompt"] == "in snow"
+    assert vary["input"] == {
+        "mode": "vary",
+        "taskId": "t1",
+        "imageIndex": 2,
+        "type": 1,
+        "prompt": "in snow",
+        "version": "v6.1",
+        "speed": "fast",
+    }
     up = build_request("upscale", taskId="t1", imageIndex=3, type=3).to_api()["input"]
-    assert (up["mode"], up["imageIndex"], up["type"]) == ("upscale", 3, 3)
+    assert up == {
+        "mode": "upscale",
+        "taskId": "t1",
+        "imageIndex": 3,
+        "type": 3,
+        "version": "v6.1",
+        "speed": "fast",
+    }
 
 
 def test_parse_request_round_trips_and_validates():

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -187,14 +188,15 @@ def launcher(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Launche
 
 
 def _wait(what: str, ready: Callable[[], bool], proc: Proc, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if not proc.alive:
             proc.fail(f"exited with {proc.popen.returncode} before {what}")
-        if ready():
-            return
-        time.sleep(0.2)
-    proc.fail(f"not {what} after {timeout:.0f} s")
+        return ready()
+
+    try:
+        wait_for(up, timeout=timeout, interval=0.2, message=f"not {what}")
+    except AssertionError as timed_out:
+        proc.fail(str(timed_out))  # with the process's log tail
 
 
 # --------------------------------------------------------------------------- sandbox

@@ -23,7 +23,8 @@ from playwright.sync_api import Locator, Page, expect
 from shapely import LineString, Polygon, box
 
 from tests.e2e.conftest import Sandbox, Studio
-from tests.e2e.test_studio import describe, records, store_of, wait_for
+from tests.e2e.test_studio import POLL_S, describe, records, store_of
+from tests.waiting import wait_for
 
 WIDTH, HEIGHT = 800, 600
 BRUSH_PX = 40  # the Paint page's default brush size, in canvas (screen) pixels
@@ -271,7 +272,12 @@ def test_painted_mask_reaches_the_provider_exactly(
     expect(page.get_by_text("Paint task sent.")).to_be_visible()
 
     # ---- what the provider received
-    wait_for("the upload-paint request at the sandbox", sandbox.task_files, timeout=20)
+    wait_for(
+        sandbox.task_files,
+        timeout=20,
+        interval=POLL_S,
+        message="waiting for the upload-paint request at the sandbox",
+    )
     task = paint_request(sandbox)
     assert task["prompt"] == PROMPT
     assert task["canvas"] == {"width": WIDTH, "height": HEIGHT}
@@ -290,7 +296,10 @@ def test_painted_mask_reaches_the_provider_exactly(
         return found if found and found[0].state == "success" and found[0].downloaded else None
 
     record = wait_for(
-        "the paint task downloaded", done, timeout=30, explain=lambda: describe(data)
+        done,
+        timeout=30,
+        interval=POLL_S,
+        message=lambda: "waiting for the paint task downloaded" + describe(data),
     )[0]
     assert len(record.files) == 4, record
     # The sandbox puts its SANDBOX mark inside the mask (imaging.mark_inside), so nothing

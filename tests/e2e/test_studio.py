@@ -5,14 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from mjstudio.tasks.store import TaskRecord, TaskStore
+from mjstudio.tasks.record import TaskRecord
+from mjstudio.tasks.store import TaskStore
 from tests.e2e.conftest import Sandbox, Studio
+from tests.waiting import wait_for
 
 IMAGES = '[data-testid="stImage"] img'
 LOADED = "els => els.filter(e => e.complete && e.naturalWidth > 0).length"
@@ -23,26 +24,10 @@ RECTS = """els => els.map(e => {
 })"""
 TASK_TIMEOUT_S = 45.0
 RESTART_TIMEOUT_S = 30.0
+POLL_S = 0.25  # how often a browser test looks again (at the page or the store)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def wait_for(
-    what: str,
-    check: Callable[[], object],
-    timeout: float = TASK_TIMEOUT_S,
-    explain: Callable[[], str] = lambda: "",
-) -> object:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{explain()}")
-        time.sleep(0.25)
 
 
 def describe(data_dir: Path) -> str:
@@ -83,14 +68,13 @@ def card(page: Page, record: TaskRecord, where: str) -> Locator:
 def loaded_images(card_: Locator, count: int, timeout: float = TASK_TIMEOUT_S) -> Locator:
     """Wait until a card shows exactly ``count`` images, all loaded; returns them."""
     images = card_.locator(IMAGES)
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = images.count()
-        if seen == count and images.evaluate_all(LOADED) == count:
-            return images
-        if time.monotonic() > deadline:
-            raise AssertionError(f"card shows {seen} image(s), not {count} loaded ones")
-        time.sleep(0.25)
+    wait_for(
+        lambda: images.count() == count and images.evaluate_all(LOADED) == count,
+        timeout=timeout,
+        interval=POLL_S,
+        message=lambda: f"card shows {images.count()} image(s), not {count} loaded ones",
+    )
+    return images
 
 
 def natural_sizes(images: Locator) -> list[tuple[int, int]]:
@@ -110,14 +94,12 @@ def is_two_by_two(rects: list[list[float]], near: float = 2.0) -> bool:
 
 def assert_two_by_two(images: Locator, timeout: float = 10.0) -> None:
     """The four images end up in a 2x2 grid (all boxes read at once, retried while laid out)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rects = images.evaluate_all(RECTS)
-        if is_two_by_two(rects):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the images are not in a 2x2 grid: {rects}")
-        time.sleep(0.25)
+    wait_for(
+        lambda: is_two_by_two(images.evaluate_all(RECTS)),
+        timeout=timeout,
+        interval=POLL_S,
+        message=lambda: f"the images are not in a 2x2 grid: {images.evaluate_all(RECTS)}",
+    )
 
 
 def generate(page: Page, prompt: str) -> None:
@@ -158,7 +140,12 @@ def test_generate_upscale_vary_and_history(start_studio, page: Page, tmp_path: P
     expect(page.get_by_text("Sandbox provider")).to_be_visible()
 
     generate(page, "a lighthouse on a cliff at dusk")
-    grid = wait_for("the text-to-image task", lambda: records(data))[0]
+    grid = wait_for(
+        lambda: records(data),
+        timeout=TASK_TIMEOUT_S,
+        interval=POLL_S,
+        message="waiting for the text-to-image task",
+    )[0]
     assert grid.mode == "text-to-image" and grid.prompt == "a lighthouse on a cliff at dusk"
     grid_card = card(page, grid, "text-to-image")
     images = loaded_images(grid_card, 4)
@@ -166,7 +153,12 @@ def test_generate_upscale_vary_and_history(start_studio, page: Page, tmp_path: P
     image_2 = natural_sizes(images)[1]
 
     grid_card.get_by_role("button", name="U2", exact=True).click()
-    upscale = wait_for("the upscale task", lambda: child(data, grid, "upscale"))
+    upscale = wait_for(
+        lambda: child(data, grid, "upscale"),
+        timeout=TASK_TIMEOUT_S,
+        interval=POLL_S,
+        message="waiting for the upscale task",
+    )
     assert upscale.parent_index == 1
     upscale_card = card(page, upscale, "text-to-image")
     shown = natural_sizes(loaded_images(upscale_card, 1))[0]
@@ -183,7 +175,12 @@ def test_generate_upscale_vary_and_history(start_studio, page: Page, tmp_path: P
         assert img.size == doubled
 
     grid_card.get_by_role("button", name="V3", exact=True).click()
-    vary = wait_for("the vary task", lambda: child(data, grid, "vary"))
+    vary = wait_for(
+        lambda: child(data, grid, "vary"),
+        timeout=TASK_TIMEOUT_S,
+        interval=POLL_S,
+        message="waiting for the vary task",
+    )
     assert vary.parent_index == 2
     variations = loaded_images(card(page, vary, "text-to-image"), 4)
     assert_two_by_two(variations)
@@ -211,9 +208,19 @@ def test_tasks_survive_a_crash_and_stay_in_their_workspace(
     prompts = ["a quiet harbour at dawn", "a fox in fresh snow", "a red kite over hills"]
     for number, prompt in enumerate(prompts, 1):
         generate(page, prompt)
-        wait_for(f"task {number} in the store", lambda n=number: len(records(data)) == n)
+        wait_for(
+            lambda n=number: len(records(data)) == n,
+            timeout=TASK_TIMEOUT_S,
+            interval=POLL_S,
+            message=f"waiting for task {number} in the store",
+        )
         expect(card(page, records(data)[-1], "text-to-image")).to_contain_text(prompt)
-    wait_for("every task sent to the provider", lambda: all(r.task_id for r in records(data)))
+    wait_for(
+        lambda: all(r.task_id for r in records(data)),
+        timeout=TASK_TIMEOUT_S,
+        interval=POLL_S,
+        message="waiting for every task sent to the provider",
+    )
     before = records(data)
     studio.proc.kill()
     page.context.close()
@@ -230,10 +237,10 @@ def test_tasks_survive_a_crash_and_stay_in_their_workspace(
     # With a 6 s latency every task is done a few seconds after the restart; 30 s is far more
     # than that and still below the tracker's 60 s slow-poll, so a task parked there fails here.
     wait_for(
-        "every task downloaded after the restart",
         all_done,
         timeout=RESTART_TIMEOUT_S,
-        explain=lambda: describe(data),
+        interval=POLL_S,
+        message=lambda: "waiting for every task downloaded after the restart" + describe(data),
     )
     store = store_of(data)
     for record in records(data):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components import services
+from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.service import Studio
-from mjstudio.tasks.store import TaskRecord, TaskStore
+from mjstudio.tasks.store import TaskStore
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +24,9 @@ def data_dir(tmp_path, monkeypatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MJSTUDIO_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MJSTUDIO_SANDBOX_LATENCY", "0.5")
+    services.settings.clear()  # the settings are read once per process: read them anew
     yield tmp_path
+    services.settings.clear()
     Studio.forget(tmp_path)
 
 
@@ -50,10 +54,18 @@ def store(data_dir) -> TaskStore:
 
 def wait_done(store: TaskStore, timeout: float = 30.0) -> list[TaskRecord]:
     """Wait until every stored task is final and downloaded; returns them (newest first)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        records = [r for ws in store.workspaces() for r in store.list(ws, limit=None)]
-        if records and all(r.is_final and (r.downloaded or r.state != "success") for r in records):
-            return records
-        time.sleep(0.1)
-    raise AssertionError(f"tasks not finished: {[(r.mode, r.state) for r in records]}")
+
+    def stored() -> list[TaskRecord]:
+        return [r for ws in store.workspaces() for r in store.list(ws, limit=None)]
+
+    def done() -> list[TaskRecord] | None:
+        records = stored()
+        finished = all(r.is_final and (r.downloaded or r.state != "success") for r in records)
+        return records if records and finished else None
+
+    return wait_for(
+        done,
+        timeout=timeout,
+        interval=0.1,
+        message=lambda: f"tasks not finished: {[(r.mode, r.state) for r in stored()]}",
+    )

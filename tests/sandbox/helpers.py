@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import time
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from mjstudio.api.contract import CREATE_PATH, STATUS_PATH
 from mjstudio.sandbox import SandboxSettings
+from tests.waiting import wait_for
 
 API_KEY = "sandbox-test-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -48,13 +48,16 @@ def status(client: httpx.Client, task_id: str) -> dict[str, Any]:
 
 def wait_final(client: httpx.Client, task_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
     """Poll until the task is final; returns its status data."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def final() -> dict[str, Any] | None:
         data = status(client, task_id)
-        if data["state"] in FINAL:
-            return data
-        assert time.monotonic() < deadline, f"task {task_id} still {data['state']}"
-        time.sleep(0.05)
+        return data if data["state"] in FINAL else None
+
+    return wait_for(
+        final,
+        timeout=timeout_s,
+        message=lambda: f"task {task_id} still {status(client, task_id)['state']}",
+    )
 
 
 def result_urls(data: dict[str, Any]) -> list[str]:

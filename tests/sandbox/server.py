@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from mjstudio.sandbox import SandboxSettings, create_app
+from tests.waiting import wait_for
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,11 +37,15 @@ def serve_app(app: Any, host: str = "127.0.0.1", start_timeout_s: float = 15.0) 
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + start_timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
+
+    def started() -> bool:
+        if not server.started and not thread.is_alive():
+            raise RuntimeError("the test server did not start (its thread ended)")
+        return server.started
+
+    wait_for(
+        started, timeout=start_timeout_s, interval=0.01, message="the test server did not start"
+    )
     try:
         yield f"http://{host}:{port}"
     finally:

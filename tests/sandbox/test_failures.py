@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,71 +14,89 @@ from tests.sandbox.conftest import TEN_MB, Parent
 from tests.sandbox.server import free_port
 
 
+@dataclass(frozen=True)
+class Hosts:
+    """What a case's input may point at: the image host and a finished parent task."""
+
+    image_host: str
+    parent: Parent
+
+    def file(self, name: str) -> str:
+        """The URL of a file on the image host."""
+        return f"{self.image_host}/files/{name}"
+
+
 def _i2i(url: str) -> dict[str, Any]:
     return {"mode": "image-to-image", "prompt": "a bright room", "image_urls": [url]}
 
 
-def _cases(image_host: str, parent: Parent) -> dict[str, tuple[dict[str, Any], str]]:
-    photo_url = f"{image_host}/files/photo.png"
-    huge_png = helpers.data_url(b"\x89PNG\r\n\x1a\n" + b"\0" * TEN_MB)
-    gif = helpers.data_url(helpers.encode(helpers.photo((32, 32)), "GIF"), "image/gif")
-    paint = {
+def _gif_data_url() -> str:
+    return helpers.data_url(helpers.encode(helpers.photo((32, 32)), "GIF"), "image/gif")
+
+
+def _huge_png_data_url() -> str:
+    return helpers.data_url(b"\x89PNG\r\n\x1a\n" + b"\0" * TEN_MB)
+
+
+def _bad_mask(h: Hosts) -> dict[str, Any]:
+    return {
         "mode": "upload-paint",
         "prompt": "a door",
-        "image_urls": [photo_url],
-        "mask": {"url": f"{image_host}/files/notes.txt"},
+        "image_urls": [h.file("photo.png")],
+        "mask": {"url": h.file("notes.txt")},
     }
-    return {
-        "blocked word": (
-            {"mode": "text-to-image", "prompt": "A scene full of GORE"},
-            "CONTENT_VIOLATION",
-        ),
-        "blocked i2i": ({**_i2i(photo_url), "prompt": "nsfw poster"}, "CONTENT_VIOLATION"),
-        "blocked remix": (
-            {"mode": "vary", "taskId": parent.task_id, "imageIndex": 0, "prompt": "more blood"},
-            "CONTENT_VIOLATION",
-        ),
-        "closed port": (_i2i(f"http://127.0.0.1:{free_port()}/x.png"), "INVALID_IMAGE_URL"),
-        "http 404": (_i2i(f"{image_host}/files/missing.png"), "INVALID_IMAGE_URL"),
-        "not an image": (_i2i(f"{image_host}/files/notes.txt"), "INVALID_IMAGE_URL"),
-        "gif": (_i2i(f"{image_host}/files/anim.gif"), "INVALID_IMAGE_URL"),
-        "gif data url": (_i2i(gif), "INVALID_IMAGE_URL"),
-        "over 10 MB": (_i2i(f"{image_host}/files/huge.png"), "INVALID_IMAGE_URL"),
-        "over 10 MB streamed": (_i2i(f"{image_host}/stream/huge.png"), "INVALID_IMAGE_URL"),
-        "over 10 MB data url": (_i2i(huge_png), "INVALID_IMAGE_URL"),
-        "bad mask url": (paint, "INVALID_IMAGE_URL"),
-        "unknown parent": (
-            {"mode": "upscale", "taskId": "no-such-task", "imageIndex": 0},
-            "INVALID_TASK_ID",
-        ),
-    }
+
+
+# The one list of failing cases: name -> (the task input, built when the hosts are up; the
+# failCode it must end with). Every entry is submitted and checked by the tests below.
+CASES: dict[str, tuple[Callable[[Hosts], dict[str, Any]], str]] = {
+    "blocked word": (
+        lambda h: {"mode": "text-to-image", "prompt": "A scene full of GORE"},
+        "CONTENT_VIOLATION",
+    ),
+    "blocked i2i": (
+        lambda h: {**_i2i(h.file("photo.png")), "prompt": "nsfw poster"},
+        "CONTENT_VIOLATION",
+    ),
+    "blocked remix": (
+        lambda h: {
+            "mode": "vary",
+            "taskId": h.parent.task_id,
+            "imageIndex": 0,
+            "prompt": "more blood",
+        },
+        "CONTENT_VIOLATION",
+    ),
+    "closed port": (
+        lambda h: _i2i(f"http://127.0.0.1:{free_port()}/x.png"),
+        "INVALID_IMAGE_URL",
+    ),
+    "http 404": (lambda h: _i2i(h.file("missing.png")), "INVALID_IMAGE_URL"),
+    "not an image": (lambda h: _i2i(h.file("notes.txt")), "INVALID_IMAGE_URL"),
+    "gif": (lambda h: _i2i(h.file("anim.gif")), "INVALID_IMAGE_URL"),
+    "gif data url": (lambda h: _i2i(_gif_data_url()), "INVALID_IMAGE_URL"),
+    "over 10 MB": (lambda h: _i2i(h.file("huge.png")), "INVALID_IMAGE_URL"),
+    "over 10 MB streamed": (
+        lambda h: _i2i(f"{h.image_host}/stream/huge.png"),
+        "INVALID_IMAGE_URL",
+    ),
+    "over 10 MB data url": (lambda h: _i2i(_huge_png_data_url()), "INVALID_IMAGE_URL"),
+    "bad mask url": (_bad_mask, "INVALID_IMAGE_URL"),
+    "unknown parent": (
+        lambda h: {"mode": "upscale", "taskId": "no-such-task", "imageIndex": 0},
+        "INVALID_TASK_ID",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
 def outcomes(
     api: httpx.Client, image_host: str, parent: Parent
 ) -> dict[str, tuple[dict[str, Any], str]]:
-    """Every failing case, submitted together; the final status and expected code of each."""
-    cases = _cases(image_host, parent)
-    ids = {name: helpers.create(api, task) for name, (task, _) in cases.items()}
-    return {name: (helpers.wait_final(api, ids[name]), cases[name][1]) for name in cases}
-
-
-CASES = [
-    "blocked word",
-    "blocked i2i",
-    "blocked remix",
-    "closed port",
-    "http 404",
-    "not an image",
-    "gif",
-    "gif data url",
-    "over 10 MB",
-    "over 10 MB streamed",
-    "over 10 MB data url",
-    "bad mask url",
-    "unknown parent",
-]
+    """Every case of CASES, submitted together; the final status and expected code of each."""
+    hosts = Hosts(image_host, parent)
+    ids = {name: helpers.create(api, build(hosts)) for name, (build, _) in CASES.items()}
+    return {name: (helpers.wait_final(api, ids[name]), CASES[name][1]) for name in CASES}
 
 
 def assert_failed(data: dict[str, Any], code: str) -> None:
@@ -88,7 +108,7 @@ def assert_failed(data: dict[str, Any], code: str) -> None:
     assert data["costTime"] == data["completeTime"] - data["createTime"] >= 300
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", list(CASES))
 def test_task_fails_with_the_right_code(outcomes: dict, case: str) -> None:
     data, code = outcomes[case]
     assert_failed(data, code)

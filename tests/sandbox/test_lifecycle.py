@@ -11,15 +11,13 @@ import numpy as np
 from tests.sandbox import helpers
 from tests.sandbox.conftest import Receiver
 from tests.sandbox.server import running_sandbox
+from tests.waiting import wait_for
 
 T2I = {"mode": "text-to-image", "prompt": "a lighthouse"}
 
 
 def _wait_for(receiver: Receiver, name: str, timeout_s: float = 30.0) -> list[dict]:
-    deadline = time.monotonic() + timeout_s
-    while not receiver.received(name):
-        assert time.monotonic() < deadline, f"no callback at {name}"
-        time.sleep(0.05)
+    wait_for(lambda: receiver.received(name), timeout=timeout_s, message=f"no callback at {name}")
     time.sleep(0.3)  # a duplicate would arrive by now
     return receiver.received(name)
 

@@ -12,14 +12,22 @@ import pytest
 from PIL import Image
 
 from mjstudio.api.contract import build_input
-from mjstudio.config import Connection
+from mjstudio.config import Connection, Settings
 from mjstudio.sandbox import SandboxSettings
+from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.service import Studio
-from mjstudio.tasks.store import TaskRecord, TaskStore
+from mjstudio.tasks.store import TaskStore
+from tests import waiting
 from tests.faulty import faulty_server
 from tests.sandbox.server import running_sandbox
 
 KEY = "tracker-test-key"
+FAST = (0.1, 0.1)  # poll every 0.1 s
+
+
+def settings_for(folder):
+    """Settings for a data folder, none of them from this machine's environment."""
+    return Settings.load(environ={}, data_dir=folder)
 
 
 @pytest.fixture
@@ -31,20 +39,19 @@ def sandbox(tmp_path):
 
 @pytest.fixture
 def studio(tmp_path, monkeypatch):
-    monkeypatch.setenv("MJSTUDIO_POLL", "0.1,0.1")
-    made = Studio.shared(tmp_path / "data")
+    made = Studio.shared(settings_for(tmp_path / "data"))
     yield made
     Studio.forget(tmp_path / "data")
 
 
 def wait_for(store: TaskStore, record_id: str, pred, timeout: float = 20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    def matching():
         record = store.get(record_id)
-        if pred(record):
-            return record
-        time.sleep(0.05)
-    raise AssertionError(f"timed out: {store.get(record_id)}")
+        return record if pred(record) else None
+
+    return waiting.wait_for(
+        matching, timeout=timeout, message=lambda: f"record {store.get(record_id)}"
+    )
 
 
 def finished(record) -> bool:
@@ -52,7 +59,7 @@ def finished(record) -> bool:
 
 
 def test_a_task_is_stored_before_sending_and_downloaded_after(studio, sandbox):
-    conn = Connection(base_url=sandbox, api_key=KEY)
+    conn = Connection(base_url=sandbox, api_key=KEY, poll=FAST)
     record = studio.submit(conn, build_input("text-to-image", prompt="a red fox"))
     assert studio.store.get(record.id) is not None  # stored before any answer
     done = wait_for(studio.store, record.id, finished)
@@ -64,7 +71,7 @@ def test_a_task_is_stored_before_sending_and_downloaded_after(studio, sandbox):
 
 
 def test_children_link_to_their_parent(studio, sandbox):
-    conn = Connection(base_url=sandbox, api_key=KEY)
+    conn = Connection(base_url=sandbox, api_key=KEY, poll=FAST)
     parent = studio.submit(conn, build_input("text-to-image", prompt="a tree"))
     parent = wait_for(studio.store, parent.id, finished)
     up = build_input("upscale", taskId=parent.task_id, imageIndex=1, type=2)
@@ -107,7 +114,7 @@ def test_one_grid_image_is_split_into_four(studio):
             ("json", 200, {"code": 200, "data": data}),
             ("json", 200, blob.getvalue()),
         ]
-        conn = Connection(base_url=url, api_key=KEY)
+        conn = Connection(base_url=url, api_key=KEY, poll=FAST)
         record = studio.submit(conn, build_input("text-to-image", prompt="grid"))
         done = wait_for(studio.store, record.id, finished)
     colours = [
@@ -117,16 +124,15 @@ def test_one_grid_image_is_split_into_four(studio):
 
 
 def test_a_restart_settles_unsent_tasks_and_resumes_running_ones(tmp_path, sandbox, monkeypatch):
-    monkeypatch.setenv("MJSTUDIO_POLL", "0.1,0.1")
     data = tmp_path / "restart"
-    conn = Connection(base_url=sandbox, api_key=KEY)
-    first = Studio(data)
+    conn = Connection(base_url=sandbox, api_key=KEY, poll=FAST)
+    first = Studio(settings_for(data))
     first.tracker.register(conn)
     running = first.submit(conn, build_input("text-to-image", prompt="keep me"))
     wait_for(first.store, running.id, lambda r: r.task_id is not None)
     first.tracker.stop()  # the process dies while the task runs...
     stuck = first.store.add(TaskRecord.new(conn.workspace, {}, mode="text-to-image"))
-    second = Studio(data)  # ...and comes back: nothing is sent again
+    second = Studio(settings_for(data))  # ...and comes back: nothing is sent again
     second.tracker.register(conn)
     second.tracker.start()
     try:
@@ -166,7 +172,7 @@ def test_workspaces_follow_url_and_key(tmp_path):
 
 
 def test_the_key_never_reaches_the_data_folder(studio, sandbox):
-    conn = Connection(base_url=sandbox, api_key=KEY)
+    conn = Connection(base_url=sandbox, api_key=KEY, poll=FAST)
     record = studio.submit(conn, build_input("text-to-image", prompt="secret-free"))
     wait_for(studio.store, record.id, finished)
     for path in Path(studio.data_dir).rglob("*"):
