@@ -22,15 +22,25 @@ def base_url(request: Request) -> str:
     return str(request.url.replace(path=root or "/", query="", fragment="")).rstrip("/")
 
 
-def presented_key(request: Request, settings: SandboxSettings) -> str | None:
-    """The API key the request carries in the configured header, or None."""
-    value = request.headers.get(settings.auth_header)
+def _header_key(value: str | None, bearer: bool) -> str | None:
+    """The key in one header value (``Bearer <key>`` when ``bearer``), or None when blank."""
     if value is None or not value.strip():
         return None
-    if not settings.bearer:
+    if not bearer:
         return value.strip()
     scheme, _, key = value.strip().partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def presented_key(request: Request, settings: SandboxSettings) -> str | None:
+    """The API key the request carries: ``auth_header`` first, then ``extra_auth_headers``."""
+    headers = [(settings.auth_header, settings.bearer)]
+    headers += [(name, False) for name in settings.extra_auth_headers]
+    for name, bearer in headers:
+        key = _header_key(request.headers.get(name), bearer)
+        if key is not None:
+            return key
+    return None
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -50,54 +60,65 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def build_router(sandbox: Sandbox) -> APIRouter:
-    """The routes of one sandbox."""
+def get_sandbox(request: Request) -> Sandbox:
+    """The Sandbox of the app serving this request (``app.state.sandbox``)."""
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
+
+
+SandboxDep = Annotated[Sandbox, Depends(get_sandbox)]
+
+
+async def authorised(request: Request, sandbox: SandboxDep) -> None:
+    """401 unless the request carries the right key (compared in constant time)."""
     settings = sandbox.settings
-    expected = settings.api_key.encode()
+    key = presented_key(request, settings)
+    if key is None:
+        raise ApiError(401, f"Missing API key (send it in the {settings.auth_header} header).")
+    if not hmac.compare_digest(key.encode(), settings.api_key.encode()):
+        raise ApiError(401, "Invalid API key.")
 
-    async def authorised(request: Request) -> None:
-        """401 unless the request carries the right key (compared in constant time)."""
-        key = presented_key(request, settings)
-        if key is None:
-            raise ApiError(401, f"Missing API key (send it in the {settings.auth_header} header).")
-        if not hmac.compare_digest(key.encode(), expected):
-            raise ApiError(401, "Invalid API key.")
 
-    async def within_rate(_: Annotated[None, Depends(authorised)]) -> None:
-        """429 past the per-minute request limit."""
-        sandbox.check_rate()
+async def within_rate(_: Annotated[None, Depends(authorised)], sandbox: SandboxDep) -> None:
+    """429 past the per-minute request limit (only authorised requests count)."""
+    sandbox.check_rate()
 
-    guarded = [Depends(within_rate)]
-    router = APIRouter()
 
-    @router.post(CREATE_PATH, dependencies=guarded)
-    async def create_task(request: Request) -> JSONResponse:
-        """Create a task; it runs in the background."""
-        try:
-            task = parse_request(await json_body(request))
-        except InvalidRequest as exc:
-            raise ApiError(400, str(exc)) from None
-        record = sandbox.create(task, base_url(request))
-        return JSONResponse(envelope(200, "success", {"taskId": record.task_id}))
+GUARDED = [Depends(within_rate)]
+TaskIdQuery = Annotated[str | None, Query(alias="taskId")]
 
-    @router.get(STATUS_PATH, dependencies=guarded)
-    async def task_status(
-        request: Request, task_id: Annotated[str | None, Query(alias="taskId")] = None
-    ) -> JSONResponse:
-        """The status of a task."""
-        if not task_id or not task_id.strip():
-            raise ApiError(400, "taskId: is required")
-        data = sandbox.status(task_id.strip(), base_url(request))
-        if data is None:
-            raise ApiError(400, f"taskId {task_id.strip()!r} not found")
-        return JSONResponse(envelope(200, "success", data))
+router = APIRouter()
 
-    @router.get("/files/{token}/{name}")
-    def result_file(token: str, name: str) -> FileResponse:
-        """A result PNG, until it expires."""
-        return FileResponse(sandbox.result_file(token, name), media_type="image/png")
 
-    return router
+@router.post(CREATE_PATH, dependencies=GUARDED)
+async def create_task(request: Request, sandbox: SandboxDep) -> JSONResponse:
+    """Create a task; it runs in the background."""
+    try:
+        task = parse_request(await json_body(request))
+    except InvalidRequest as exc:
+        raise ApiError(400, str(exc)) from None
+    record = sandbox.create(task, base_url(request))
+    return JSONResponse(envelope(200, "success", {"taskId": record.task_id}))
+
+
+@router.get(STATUS_PATH, dependencies=GUARDED)
+async def task_status(
+    request: Request, sandbox: SandboxDep, task_id: TaskIdQuery = None
+) -> JSONResponse:
+    """The status of a task."""
+    task_id = (task_id or "").strip()
+    if not task_id:
+        raise ApiError(400, "taskId: is required")
+    data = sandbox.status(task_id, base_url(request))
+    if data is None:
+        raise ApiError(400, f"taskId {task_id!r} not found")
+    return JSONResponse(envelope(200, "success", data))
+
+
+@router.get("/files/{token}/{name}")
+def result_file(token: str, name: str, sandbox: SandboxDep) -> FileResponse:
+    """A result PNG, until it expires."""
+    return FileResponse(sandbox.result_file(token, name), media_type="image/png")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -136,5 +157,5 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     )
     app.state.sandbox = sandbox
     install_error_handlers(app)
-    app.include_router(build_router(sandbox))
+    app.include_router(router)
     return app

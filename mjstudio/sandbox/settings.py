@@ -28,6 +28,8 @@ class SandboxSettings:
     fetch_timeout_s: float = 5.0
     workers: int = field(default_factory=lambda: max(2, min(4, os.cpu_count() or 2)))
     callback_attempts: int = 3
+    # Headers besides auth_header that also carry the bare key (no "Bearer"), e.g. ("x-api-key",).
+    extra_auth_headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -36,11 +38,21 @@ class SandboxSettings:
             raise ValueError("latency_s must be >= 0")
         if self.rate_limit_per_minute < 1 or self.max_concurrent < 1:
             raise ValueError("rate_limit_per_minute and max_concurrent must be >= 1")
+        self.extra_auth_headers = self._extra_headers()
         self.blocked_words = tuple(w.strip().lower() for w in self.blocked_words if w.strip())
         if self.data_dir is not None:
             self.data_dir = Path(self.data_dir)
         if self.public_base_url:
             self.public_base_url = self.public_base_url.rstrip("/")
+
+    def _extra_headers(self) -> tuple[str, ...]:
+        """extra_auth_headers stripped, blanks dropped; none may repeat auth_header."""
+        given = self.extra_auth_headers
+        given = (given,) if isinstance(given, str) else given
+        names = tuple(h.strip() for h in given if h.strip())
+        if self.auth_header.strip().lower() in {h.lower() for h in names}:
+            raise ValueError("extra_auth_headers must not repeat auth_header")
+        return names
 
     @property
     def bearer(self) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -12,6 +10,7 @@ from mjstudio.api.contract import CREATE_PATH, STATUS_PATH
 from mjstudio.sandbox import create_app
 from tests.sandbox import helpers
 from tests.sandbox.server import running_sandbox, serve_app
+from tests.waiting import wait_for
 
 T2I = {"mode": "text-to-image", "prompt": "a quiet lake"}
 
@@ -39,6 +38,34 @@ def test_alternate_auth_header_takes_the_raw_key(tmp_path) -> None:
             resp = client.post(CREATE_PATH, json={"input": T2I})
     assert resp.status_code == 401
     assert "x-api-key" in resp.json()["msg"]
+
+
+def test_extra_auth_headers_also_take_the_bare_key(tmp_path) -> None:
+    key = helpers.API_KEY
+    config = helpers.settings(extra_auth_headers=("x-api-key",), data_dir=tmp_path)
+    cases = {
+        "extra header": ({"x-api-key": key}, 200),
+        "auth header still works": (helpers.AUTH, 200),
+        "wrong key in extra header": ({"x-api-key": "wrong-key"}, 401),
+        "extra header takes no Bearer": ({"x-api-key": f"Bearer {key}"}, 401),
+        "auth header is checked first": (
+            {"Authorization": "Bearer wrong-key", "x-api-key": key},
+            401,
+        ),
+        "unlisted header": ({"x-other-key": key}, 401),
+    }
+    with running_sandbox(config) as url:
+        got = {}
+        for name, (headers, _) in cases.items():
+            with helpers.api_client(url, headers) as client:
+                got[name] = client.post(CREATE_PATH, json={"input": T2I}).status_code
+    assert got == {name: code for name, (_, code) in cases.items()}
+
+
+def test_extra_auth_headers_may_not_repeat_the_auth_header() -> None:
+    with pytest.raises(ValueError, match="auth_header"):
+        helpers.settings(extra_auth_headers=(" authorization ",))
+    assert helpers.settings(extra_auth_headers=" x-api-key ").extra_auth_headers == ("x-api-key",)
 
 
 @pytest.mark.parametrize(
@@ -110,9 +137,12 @@ def test_task_goes_pending_processing_success_with_times(tmp_path) -> None:
         task_id = helpers.create(client, T2I)
         first = helpers.status(client, task_id)
         seen = [first["state"]]
-        while seen[-1] not in helpers.FINAL:
-            time.sleep(0.05)
+
+        def final() -> bool:
             seen.append(helpers.status(client, task_id)["state"])
+            return seen[-1] in helpers.FINAL
+
+        wait_for(final, timeout=60, message=lambda: f"task {task_id} went {seen}")
         final = helpers.status(client, task_id)
     assert first["state"] == "pending"
     assert first["resultJson"] is None and first["completeTime"] is None
