@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from PIL import Image, ImageDraw
 
 from mjstudio import images
 from mjstudio.mask import geometry as masks
+
+if TYPE_CHECKING:
+    from components.image_picker import Picked
 
 PAINT = "rgba(255,40,90,0.45)"
 TOOLS = {
@@ -37,6 +41,20 @@ class Source:
     digest: str
 
 
+def load_source(picked: Picked) -> Source:
+    """The picked image's bytes and size; raises ImageRejected or ValueError when unusable."""
+    data = picked.data or fetch(picked.url)
+    width, height = images.image_size(data)
+    return Source(data, width, height, hashlib.sha1(data).hexdigest())
+
+
+def send_url(url: str, source: Source, plan: masks.SizePlan) -> str:
+    """The source image's URL for the request: as picked, or its resized copy as a data: URL."""
+    if not plan.needs_resize:
+        return url
+    return images.to_data_url(images.resized_png(source.data, *plan.send_size), "image/png")
+
+
 def display_size(width: int, height: int) -> tuple[int, int]:
     """The canvas size on the page: fits MAX_W x MAX_H, the image's aspect ratio kept."""
     scale = min(MAX_W / width, MAX_H / height, 1.0)
@@ -45,6 +63,16 @@ def display_size(width: int, height: int) -> tuple[int, int]:
 
 def _state(name: str, default: Any = None) -> Any:
     return st.session_state.setdefault(f"paint:{name}", default)
+
+
+def kept_picked() -> Picked | None:
+    """The source image picked earlier on this page (kept while visiting other pages)."""
+    return _state("picked")
+
+
+def keep_picked(picked: Picked | None) -> None:
+    """Keep the picked source image for later runs; None forgets it."""
+    st.session_state["paint:picked"] = picked
 
 
 def reset_on_new_source(source: Source) -> None:

@@ -27,6 +27,14 @@ from mjstudio.mask.shapes import (
     object_shape,
     painted_region,
 )
+from mjstudio.mask.sizing import (
+    MAX_SIDE,
+    MIN_SIDE,
+    SizePlan,
+    check_source_size,
+    fit_to_provider_range,
+    plan_source,
+)
 
 __all__ = [
     "ERASER_COLOR",
@@ -36,7 +44,9 @@ __all__ = [
     "MaskError",
     "MaskResult",
     "Placement",
+    "SizePlan",
     "build_mask",
+    "check_source_size",
     "fit_to_provider_range",
     "inverted",
     "is_eraser",
@@ -47,11 +57,12 @@ __all__ = [
     "painted_region",
     "placement",
     "placement_for_aspect",
+    "plan_source",
     "scale_areas",
+    "send_fit",
     "to_image_pixels",
 ]
 
-MIN_SIDE, MAX_SIDE = 500, 4096  # the providers' accepted source-image side, in pixels
 EMPTY_MESSAGE = "Paint the region to regenerate first."
 
 
@@ -121,6 +132,11 @@ class Fit:
         return Fit(
             width, height, self.scale_x * sx, self.scale_y * sy, self.offset_x, self.offset_y
         )
+
+
+def send_fit(fit: Fit, plan: SizePlan) -> Fit:
+    """The mask's fit for the image actually sent: the canvas fit, resized when the plan says."""
+    return fit.resized(*plan.send_size) if plan.needs_resize else fit
 
 
 def to_image_pixels(region: BaseGeometry, fit: Fit) -> BaseGeometry:
@@ -233,24 +249,6 @@ def mask_data_url(region: BaseGeometry, width: int, height: int, tolerance: floa
     return data_url(mask_png(region, width, height, tolerance))
 
 
-def fit_to_provider_range(width: int, height: int) -> tuple[int, int, float]:
-    """The nearest size within 500-4096 px per side, keeping the aspect ratio, and the scale."""
-    if min(width, height) <= 0:
-        raise MaskError("The source image has no size.")
-    scale = max(1.0, MIN_SIDE / min(width, height))
-    scale = min(scale, MAX_SIDE / max(width, height))
-    if min(width, height) * scale < MIN_SIDE - 0.5:
-        raise MaskError(
-            f"The source image is {width}x{height} px: too narrow to fit the provider's "
-            f"{MIN_SIDE}-{MAX_SIDE} px per side. Crop it closer to square first."
-        )
-
-    def side(v: int) -> int:
-        return min(max(round(v * scale), MIN_SIDE), MAX_SIDE)
-
-    return side(width), side(height), scale
-
-
 def scale_areas(areas: Sequence[Mapping[str, Any]], scale: float) -> list[dict[str, Any]]:
     """`mask.areas` for the source image resized by scale (e.g. from fit_to_provider_range)."""
     if not areas:
@@ -258,21 +256,6 @@ def scale_areas(areas: Sequence[Mapping[str, Any]], scale: float) -> list[dict[s
     width, height = (round(areas[0][k] * scale) for k in ("width", "height"))
     region = shapely.affinity.scale(areas_region(areas), scale, scale, origin=(0, 0))
     return mask_areas(region, width, height, tolerance=0.0)
-
-
-def check_source_size(width: int, height: int) -> None:
-    """Raise MaskError unless both sides are within the provider's 500-4096 px."""
-    if MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE:
-        return
-    try:
-        w2, h2, _ = fit_to_provider_range(width, height)
-        hint = f" Resize it to {w2}x{h2} px first."
-    except MaskError:
-        hint = " Crop it closer to square first."
-    raise MaskError(
-        f"The source image is {width}x{height} px; the provider accepts "
-        f"{MIN_SIDE}-{MAX_SIDE} px per side.{hint}"
-    )
 
 
 @dataclass
@@ -284,6 +267,11 @@ class MaskResult:
     height: int
     painted_fraction: float
     region: BaseGeometry = field(repr=False)
+
+    @property
+    def point_count(self) -> int:
+        """How many vertices the `areas` polygons have in all."""
+        return sum(len(a["points"]) // 2 for a in self.areas)
 
     @cached_property
     def png(self) -> bytes:

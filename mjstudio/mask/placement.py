@@ -19,6 +19,12 @@ class Placement(NamedTuple):
     img_pos: dict[str, int]
 
 
+SAME, ZOOM_OUT, TARGET_ASPECT = "Same as the image", "Zoom out", "Target aspect"
+CANVAS_CHOICES = (SAME, ZOOM_OUT, TARGET_ASPECT)  # how the canvas relates to the image
+ASPECTS = ("1:1", "4:3", "3:2", "16:9", "9:16")  # the target aspects offered
+ZOOM_RANGE = (1.0, 2.0)  # the canvas is this many times the image when zoomed out
+DEFAULT_ZOOM = 1.5
+
 ANCHORS = {
     "center": (0.5, 0.5),
     "top": (0.5, 0.0),
@@ -56,7 +62,7 @@ def placement(
     anchor: str | tuple[float, float] = "center",
 ) -> Placement:
     """The canvas zoom_out (1-2) times the image, with the image at anchor (default: centre)."""
-    if not 1.0 <= zoom_out <= 2.0:
+    if not ZOOM_RANGE[0] <= zoom_out <= ZOOM_RANGE[1]:
         raise MaskError("Zoom out must be between 1 and 2.")
     cw, ch = round(image_width * zoom_out), round(image_height * zoom_out)
     return _place(image_width, image_height, cw, ch, anchor)
@@ -82,3 +88,26 @@ def placement_for_aspect(
     cw = max(image_width, math.ceil(image_height * ratio - 1e-9))
     ch = max(image_height, math.ceil(image_width / ratio - 1e-9))
     return _place(image_width, image_height, cw, ch, anchor)
+
+
+def choose_placement(
+    image_width: int,
+    image_height: int,
+    how: str = SAME,
+    *,
+    zoom: float = DEFAULT_ZOOM,
+    aspect: str | float = ASPECTS[0],
+    anchor: str | tuple[float, float] = "center",
+) -> Placement:
+    """The placement for a canvas choice: the image itself, zoomed out, or a target aspect.
+
+    zoom is used only for "Zoom out" and aspect only for "Target aspect"; with "Same as the
+    image" the canvas is the image and the anchor does not matter.
+    """
+    if how == ZOOM_OUT:
+        return placement(image_width, image_height, zoom, anchor)
+    if how == TARGET_ASPECT:
+        return placement_for_aspect(image_width, image_height, aspect, anchor)
+    if how == SAME:
+        return placement(image_width, image_height)
+    raise MaskError(f"Unknown canvas choice {how!r}; use one of {', '.join(CANVAS_CHOICES)}.")

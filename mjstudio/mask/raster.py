@@ -18,14 +18,7 @@ def rasterize(
     A polygon is an (n, 2) array of its ring's vertices (x right, y down), or a list of rings
     (exterior, then holes). Polygons simply union. Scanline fill, even-odd within a polygon.
     """
-    rings, owner = [], []
-    for i, poly in enumerate(polygons):
-        group = [poly] if isinstance(poly, np.ndarray) and poly.ndim == 2 else list(poly)
-        for ring in group:
-            ring = np.asarray(ring, dtype=float)
-            if len(ring) >= 3:
-                rings.append(ring)
-                owner.append(i)
+    rings, owner = _rings(polygons)
     if not rings:
         return np.zeros((height, width), dtype=bool)
     starts = np.vstack(rings)
@@ -51,6 +44,21 @@ def rasterize(
     diff = np.bincount(row * (width + 1) + c0, minlength=size)
     diff -= np.bincount(row * (width + 1) + c1, minlength=size)
     return np.cumsum(diff.reshape(height, width + 1)[:, :width], axis=1) > 0
+
+
+def _rings(
+    polygons: Sequence[np.ndarray | Sequence[np.ndarray]],
+) -> tuple[list[np.ndarray], list[int]]:
+    """Every ring of at least 3 points, with the index of the polygon it belongs to."""
+    rings, owner = [], []
+    for i, poly in enumerate(polygons):
+        group = [poly] if isinstance(poly, np.ndarray) and poly.ndim == 2 else list(poly)
+        for ring in group:
+            ring = np.asarray(ring, dtype=float)
+            if len(ring) >= 3:
+                rings.append(ring)
+                owner.append(i)
+    return rings, owner
 
 
 def png_bytes(mask: np.ndarray) -> bytes:
