@@ -6,26 +6,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import services
+from components import services, session
+from components.sitemap import MODE_PAGES
 from mjstudio import images
-from mjstudio.api.contract import InvalidRequest, build_input
-from mjstudio.api.prompt import format_flags
-from mjstudio.tasks.store import TaskRecord
-
-MODE_PAGES = {
-    "text-to-image": "pages/imagine.py",
-    "image-to-image": "pages/image_to_image.py",
-    "upload-paint": "pages/paint.py",
-    "vary": "pages/vary.py",
-    "upscale": "pages/upscale.py",
-}
-
-
-def add_to_feed(record: TaskRecord) -> None:
-    """Show a new task at the top of this session's feed."""
-    feed = st.session_state["feed"]
-    if record.id not in feed:
-        feed.insert(0, record.id)
+from mjstudio.api.contract import DEFAULT_SPEED, DEFAULT_VERSION, InvalidRequest, build_input
+from mjstudio.api.prompt import with_flags
+from mjstudio.tasks.record import TaskRecord
 
 
 def submit(task_input, *, parent: TaskRecord | None = None, index: int | None = None) -> TaskRecord:
@@ -33,7 +19,7 @@ def submit(task_input, *, parent: TaskRecord | None = None, index: int | None = 
     record = services.studio().submit(
         services.connection(), task_input, parent=parent, parent_index=index
     )
-    add_to_feed(record)
+    session.add_to_feed(record.id)
     return record
 
 
@@ -46,8 +32,8 @@ def derive(record: TaskRecord, mode: str, index: int, kind: int, prompt: str | N
             taskId=record.task_id,
             imageIndex=index,
             type=kind,
-            version=params.get("version", "v6.1"),
-            speed=params.get("speed", "fast"),
+            version=params.get("version", DEFAULT_VERSION),
+            speed=params.get("speed", DEFAULT_SPEED),
             **({"prompt": prompt} if prompt else {}),
         )
     except InvalidRequest as exc:
@@ -72,15 +58,26 @@ def rerun(record: TaskRecord) -> None:
 def use_settings(record: TaskRecord) -> None:
     """Fill the mode's page with this task's parameters and go there."""
     params = {k: v for k, v in record.params.items() if k not in ("mask", "canvas", "imgPos")}
-    st.session_state["prefill"][record.mode] = params
+    session.prefill(record.mode, params)
     st.switch_page(MODE_PAGES[record.mode])
+
+
+def open_in_page(record: TaskRecord) -> None:
+    """Show a task in its mode's page feed, with its U/V buttons."""
+    session.add_to_feed(record.id)
+    st.switch_page(MODE_PAGES[record.mode])
+
+
+def delete(record: TaskRecord) -> None:
+    """Delete a task and its files, and drop it from the feed."""
+    services.studio().store.delete(record.id)
+    session.drop_from_feed(record.id)
 
 
 def prompt_tools(record: TaskRecord, *, where: str) -> None:
     """Copyable prompt with flags, "use these settings" and "re-run"."""
-    flags = format_flags(record.params)
     if record.prompt:
-        st.code(f"{record.prompt} {flags}".strip(), language=None, wrap_lines=True)
+        st.code(with_flags(record.prompt, record.params), language=None, wrap_lines=True)
     a, b = st.columns(2)
     if a.button("Use these settings", key=f"{where}:{record.id}:use", width="stretch"):
         use_settings(record)

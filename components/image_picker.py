@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 
 import streamlit as st
 
-from components import services
+from components import services, session
 from mjstudio import images
 from mjstudio.server import embedded
+from mjstudio.tasks.record import RecordState
 
 SOURCES = ("Upload", "URL", "Earlier result")
 DELIVERY_DATA = "data: URL inside the request"
@@ -29,14 +29,12 @@ class Picked:
 
 def public_base() -> str | None:
     """Where the provider can reach this studio's routes (None when it can't)."""
-    configured = os.environ.get("MJSTUDIO_PUBLIC_URL") or services.secrets_map().get(
-        "MJSTUDIO_PUBLIC_URL"
-    )
+    configured = services.settings().public_url
     if configured:
-        return str(configured).rstrip("/")
+        return configured
     conn = services.connection()
     if conn.is_sandbox:
-        return embedded.app_url(services.data_dir())
+        return embedded.app_url(services.settings().folder)
     return None
 
 
@@ -90,12 +88,12 @@ def _from_url(page: str) -> Picked | None:
 def _from_result(page: str) -> Picked | None:
     conn = services.connection()
     store = services.studio().store
-    done = store.list(conn.workspace, states=["success"], limit=30)
-    done = [r for r in done if r.downloaded and r.files]
+    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=30)
+    done = [r for r in done if r.is_done]
     if not done:
         st.caption("No finished results yet in this workspace.")
         return None
-    preset = st.session_state["picked"].get(page)
+    preset = session.last_pick(page)
     ids = [r.id for r in done]
     index = ids.index(preset[0]) if preset and preset[0] in ids else 0
     record = st.selectbox(
@@ -113,6 +111,7 @@ def _from_result(page: str) -> Picked | None:
         key=f"{page}:result-img",
         format_func=lambda i: f"Image {i + 1}",
     )
+    session.remember_pick(page, record.id, image_index)
     path = store.abspath(record.files[image_index])
     st.image(str(store.abspath(record.thumbs[image_index])), width=200)
     data = path.read_bytes()
@@ -142,9 +141,9 @@ def _deliver(page: str, data: bytes, mime: str, label: str) -> Picked:
 
 def _served_url(data: bytes, mime: str, digest: str, base: str) -> str:
     """Store the upload once per content and give its unguessable served URL."""
-    tokens = st.session_state.setdefault("upload_tokens", {})
     uploads = services.studio().uploads
-    token = tokens.get(digest)
+    token = session.upload_token(digest)
     if token is None or uploads.get(token) is None:
-        token = tokens[digest] = uploads.put(data, mime)
+        token = uploads.put(data, mime)
+        session.remember_upload_token(digest, token)
     return uploads.public_url(base, token)

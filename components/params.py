@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from components import session
 from mjstudio.api import contract as c
 from mjstudio.api.prompt import looks_like_edit_instruction, looks_non_english, parse_prompt
 
@@ -58,7 +59,7 @@ def _init(mode: str, name: str, default: Any) -> str:
 
 def apply_prefill(mode: str) -> None:
     """Put "use these settings" values into a page's widgets before they are drawn."""
-    values = st.session_state["prefill"].pop(mode, None)
+    values = session.take_prefill(mode)
     if not values:
         return
     for name, value in values.items():
@@ -100,6 +101,35 @@ def version_speed(mode: str, cols: Any = None) -> dict[str, Any]:
 
 def enhancements(mode: str) -> dict[str, Any]:
     """Aspect, chaos, stylize, weird and translation, with the seed's ranges and defaults."""
+    aspect = _aspect(mode)
+    chaos = st.slider(
+        "Chaos", *c.CHAOS_RANGE, key=_init(mode, "chaos", c.DEFAULT_CHAOS), help=CHAOS_HELP
+    )
+    stylize = st.slider(
+        "Stylize",
+        *c.STYLIZE_RANGE,
+        key=_init(mode, "stylize", c.DEFAULT_STYLIZE),
+        help=STYLIZE_HELP,
+    )
+    weird = st.slider(
+        "Weird", *c.WEIRD_RANGE, key=_init(mode, "weird", c.DEFAULT_WEIRD), help=WEIRD_HELP
+    )
+    translate = st.checkbox(
+        "Translate prompt to English",
+        key=_init(mode, "enableTranslation", c.DEFAULT_TRANSLATION),
+        help=TRANSLATE_HELP,
+    )
+    return {
+        "aspect": aspect,
+        "chaos": chaos,
+        "stylize": stylize,
+        "weird": weird,
+        "enableTranslation": translate,
+    }
+
+
+def _aspect(mode: str) -> str:
+    """The aspect preset, or the custom W:H when Custom is chosen."""
     a, b = st.columns(2)
     preset = a.selectbox(
         "Aspect ratio",
@@ -114,24 +144,7 @@ def enhancements(mode: str) -> dict[str, Any]:
         placeholder="e.g. 21:9",
         help="Used when Aspect ratio is Custom: two positive whole numbers.",
     )
-    chaos = st.slider("Chaos", *c.CHAOS_RANGE, key=_init(mode, "chaos", 0), help=CHAOS_HELP)
-    stylize = st.slider(
-        "Stylize", *c.STYLIZE_RANGE, key=_init(mode, "stylize", 100), help=STYLIZE_HELP
-    )
-    weird = st.slider("Weird", *c.WEIRD_RANGE, key=_init(mode, "weird", 0), help=WEIRD_HELP)
-    translate = st.checkbox(
-        "Translate prompt to English",
-        key=_init(mode, "enableTranslation", False),
-        help=TRANSLATE_HELP,
-    )
-    aspect = (custom.strip() or "custom") if preset == "custom" else preset
-    return {
-        "aspect": aspect,
-        "chaos": chaos,
-        "stylize": stylize,
-        "weird": weird,
-        "enableTranslation": translate,
-    }
+    return (custom.strip() or "custom") if preset == "custom" else preset
 
 
 def read_prompt(text: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any], list[str]]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import services
-from mjstudio.tasks.store import TaskRecord
+from components import services, session
+from mjstudio.tasks.record import RecordState, TaskRecord
 
 FROM_HISTORY = "From history"
 BY_ID = "Paste a task id"
@@ -41,7 +41,7 @@ def pick(page: str) -> Parent | None:
 
 def _from_history(page: str) -> TaskRecord | None:
     conn = services.connection()
-    done = services.studio().store.list(conn.workspace, states=["success"], limit=50)
+    done = services.studio().store.list(conn.workspace, states=[RecordState.SUCCESS], limit=50)
     done = [r for r in done if r.task_id]
     if not done:
         st.info(
@@ -49,7 +49,7 @@ def _from_history(page: str) -> TaskRecord | None:
             "or paste a task id."
         )
         return None
-    preset = st.session_state["picked"].get(page)
+    preset = session.last_pick(page)
     ids = [r.id for r in done]
     index = ids.index(preset[0]) if preset and preset[0] in ids else 0
     return st.selectbox("Finished task", done, index=index, key=f"{page}:task", format_func=_label)
@@ -78,7 +78,7 @@ def _choose_index(page: str, task_id: str, record: TaskRecord | None, count: int
         store = services.studio().store
         for i, rel in enumerate(record.thumbs):
             cols[i % 4].image(str(store.abspath(rel)), caption=f"Image {i + 1}", width="stretch")
-    preset = st.session_state["picked"].get(page)
+    preset = session.last_pick(page)
     default = preset[1] if preset and record is not None and preset[0] == record.id else 0
     index = st.radio(
         "Image",
@@ -88,4 +88,6 @@ def _choose_index(page: str, task_id: str, record: TaskRecord | None, count: int
         key=f"{page}:index:{task_id}",
         format_func=lambda i: f"Image {i + 1}",
     )
+    if record is not None:
+        session.remember_pick(page, record.id, index)
     return Parent(task_id=task_id, record=record, index=index)

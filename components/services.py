@@ -1,43 +1,13 @@
-"""Service handles for the pages: the shared Studio, the active connection, session keys."""
+"""Service handles for the pages: the settings, the shared Studio and the active connection."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from mjstudio.config import Connection, env_connection
+from components import session
+from mjstudio.config import Connection, Settings
 from mjstudio.server import embedded
 from mjstudio.tasks.service import Studio
-from mjstudio.tasks.store import default_data_dir
-
-SESSION_DEFAULTS = {
-    "feed": [],  # local ids of the tasks this session created, newest first
-    "conn_override": None,  # a Connection entered on the Settings page
-    "prefill": {},  # mode -> parameters to put in that page's fields ("use these settings")
-    "picked": {},  # page -> (record id, image index) picked from an earlier result
-}
-
-
-def init_session() -> None:
-    """Create every session key in one place."""
-    for key, value in SESSION_DEFAULTS.items():
-        st.session_state.setdefault(key, value.copy() if hasattr(value, "copy") else value)
-
-
-def data_dir() -> Path:
-    """The data folder (``MJSTUDIO_DATA_DIR`` or the default)."""
-    return default_data_dir().resolve()
-
-
-def studio() -> Studio:
-    """The process's Studio (store, uploads, tracker); the server's lifespan made it first."""
-    return _studio(str(data_dir()))
-
-
-@st.cache_resource(show_spinner=False)
-def _studio(folder: str) -> Studio:
-    return Studio.shared(Path(folder))
 
 
 def secrets_map() -> dict:
@@ -48,15 +18,37 @@ def secrets_map() -> dict:
         return {}
 
 
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """The process's settings, read once (environment, then secrets, then defaults)."""
+    return Settings.load(secrets_map())
+
+
+def studio() -> Studio:
+    """The process's Studio (store, uploads, tracker); the server's lifespan made it first."""
+    return _studio(settings())
+
+
+@st.cache_resource(show_spinner=False)
+def _studio(conf: Settings) -> Studio:
+    return Studio.shared(conf)
+
+
 def configured_connection() -> Connection | None:
     """The connection of MJ_API_KEY (environment or secrets), if any."""
-    return env_connection(secrets_map())
+    return settings().connection()
 
 
 def connection() -> Connection:
     """The active connection: Settings page, then environment/secrets, then the sandbox."""
-    conn = st.session_state.get("conn_override") or configured_connection()
+    conn = session.connection_override() or configured_connection()
     if conn is None or not conn.base_url:
-        conn = embedded.connection(data_dir())
-    studio().tracker.register(conn)
+        conn = embedded.connection(settings())
     return conn
+
+
+def use_connection(conn: Connection | None) -> None:
+    """Use a session-only connection (None: forget it); the tracker follows its workspace."""
+    session.set_connection_override(conn)
+    if conn is not None:
+        studio().connect(conn)

@@ -9,35 +9,30 @@ import streamlit as st
 from PIL import Image
 
 from components import actions, services
+from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES, explain_fail_code
 from mjstudio.api.prompt import format_flags
-from mjstudio.tasks.store import TaskRecord
+from mjstudio.tasks.record import RecordState, TaskRecord
 
-MODE_LABELS = {
-    "text-to-image": "Imagine",
-    "image-to-image": "Image to image",
-    "upload-paint": "Paint",
-    "vary": "Vary",
-    "upscale": "Upscale",
-}
 STATE_ICONS = {
-    "creating": ":material/send:",
-    "pending": ":material/hourglass_top:",
-    "processing": ":material/autorenew:",
-    "success": ":material/check_circle:",
-    "failed": ":material/error:",
-    "rejected": ":material/block:",
-    "unknown": ":material/help:",
+    RecordState.CREATING: ":material/send:",
+    RecordState.PENDING: ":material/hourglass_top:",
+    RecordState.PROCESSING: ":material/autorenew:",
+    RecordState.SUCCESS: ":material/check_circle:",
+    RecordState.FAILED: ":material/error:",
+    RecordState.REJECTED: ":material/block:",
+    RecordState.UNKNOWN: ":material/help:",
 }
+PROGRESS_LABELS = {RecordState.CREATING: "Sending", RecordState.PENDING: "Queued"}
 
 
 def render(record: TaskRecord, *, where: str, compact: bool = False) -> None:
     """Draw one task as a bordered card."""
     with st.container(border=True, key=f"card-{where}-{record.id}"):
         _header(record)
-        if record.state == "success" and record.downloaded:
+        if record.is_done:
             _results(record, where=where, compact=compact)
-        elif record.state == "success":
+        elif record.is_succeeded:
             st.caption("Downloading the results to the data folder…")
         elif record.is_active:
             _progress(record)
@@ -49,13 +44,13 @@ def render(record: TaskRecord, *, where: str, compact: bool = False) -> None:
 def _header(record: TaskRecord) -> None:
     left, right = st.columns([5, 1])
     title = record.prompt or _derived_title(record)
-    left.markdown(f"**{MODE_LABELS.get(record.mode, record.mode)}** · {title}")
+    left.markdown(f"**{MODE_TITLES.get(record.mode, record.mode)}** · {title}")
     flags = format_flags(record.params)
     extra = record.params.get("imageIndex")
     if extra is not None:
         flags += f" · image {extra + 1} · type {record.params.get('type', 0)}"
     left.caption(f"{flags or 'default parameters'} · {_when(record.created_at)}")
-    right.markdown(f"{STATE_ICONS.get(record.state, '')} {record.state}")
+    right.markdown(f"{STATE_ICONS[record.state]} {record.state.value}")
 
 
 def _derived_title(record: TaskRecord) -> str:
@@ -69,13 +64,13 @@ def _when(ts: float | None) -> str:
 
 
 def _progress(record: TaskRecord) -> None:
-    if record.state == "unknown":
+    if record.state is RecordState.UNKNOWN:
         st.warning(record.error or "The outcome of the create call is unknown.")
         return
     started = record.submitted_at or record.created_at
     elapsed = max(0.0, time.time() - started)
     expected = record.expected_s or 40.0
-    label = {"creating": "Sending", "pending": "Queued"}.get(record.state, "Processing")
+    label = PROGRESS_LABELS.get(record.state, "Processing")
     text = f"{label} · {elapsed:.0f} s of about {expected:.0f} s"
     st.progress(min(0.97, elapsed / expected) if expected else 0.0, text=text)
     if record.error:
@@ -83,7 +78,7 @@ def _progress(record: TaskRecord) -> None:
 
 
 def _failure(record: TaskRecord) -> None:
-    if record.state == "failed":
+    if record.state is RecordState.FAILED:
         st.error(
             f"**{record.fail_code or 'Failed'}** — {explain_fail_code(record.fail_code)}"
             f"\n\nProvider's message: {record.fail_msg or '(none)'}"

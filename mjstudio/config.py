@@ -1,42 +1,162 @@
-"""Where the studio talks to and keeps its data: the connection and the process settings."""
+"""The studio's settings, read once, and the provider connections made from them.
+
+`Settings.load()` is the only place that reads the environment: each setting comes from an
+argument, else the environment, else `.streamlit/secrets.toml` (passed in as a mapping), else
+its default; defaults of the API's own fields are the contract's constants.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from mjstudio.api.client import DEFAULT_AUTH_HEADER, MJClient, PollSchedule, mask_key, schedule_for
-from mjstudio.tasks.store import workspace_id
+from mjstudio.api.client import MJClient, PollSchedule, mask_key, schedule_for
+from mjstudio.api.contract import DEFAULT_AUTH_HEADER, DEFAULT_PROVIDER, DEFAULT_REQUEST_TYPE
 
 SANDBOX_PREFIX = "/sandbox"
 SANDBOX_IDENTITY = "embedded-sandbox"
+DAY_S = 24 * 3600.0
 
 
-def _poll_override() -> tuple[float, float] | None:
-    """``MJSTUDIO_POLL="first,every"`` overrides the polling schedule (seconds)."""
-    raw = os.environ.get("MJSTUDIO_POLL", "").strip()
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/mjstudio``, else ``~/.local/share/mjstudio``."""
+    xdg = env.get("XDG_DATA_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "mjstudio"
+    home = env.get("HOME", "").strip()
+    return (Path(home) if home else Path.home()) / ".local" / "share" / "mjstudio"
+
+
+def _poll(raw: str) -> tuple[float, float] | None:
+    """``"first,every"`` seconds (or one number for both); empty means the seed's schedule."""
+    raw = raw.strip()
     if not raw:
         return None
     first, _, every = raw.partition(",")
     return float(first), float(every or first)
 
 
+def _text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the studio reads from its environment, in one immutable object."""
+
+    api_key: str | None = field(default=None, repr=False, metadata={"env": "MJ_API_KEY"})
+    base_url: str | None = field(default=None, metadata={"env": "MJ_BASE_URL"})
+    auth_header: str = field(default=DEFAULT_AUTH_HEADER, metadata={"env": "MJ_AUTH_HEADER"})
+    provider: str = field(default=DEFAULT_PROVIDER, metadata={"env": "MJ_PROVIDER"})
+    request_type: str = field(default=DEFAULT_REQUEST_TYPE, metadata={"env": "MJ_REQUEST_TYPE"})
+    public_url: str | None = field(default=None, metadata={"env": "MJSTUDIO_PUBLIC_URL"})
+    data_dir: Path | None = field(default=None, metadata={"env": "MJSTUDIO_DATA_DIR"})
+    poll: tuple[float, float] | None = field(default=None, metadata={"env": "MJSTUDIO_POLL"})
+    sandbox_latency_s: float = field(default=6.0, metadata={"env": "MJSTUDIO_SANDBOX_LATENCY"})
+    upload_max_age_days: float = field(
+        default=7.0, metadata={"env": "MJSTUDIO_UPLOAD_MAX_AGE_DAYS"}
+    )
+
+    @classmethod
+    def load(
+        cls,
+        secrets_map: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Argument, then environment, then secrets, then default; the data folder resolved."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+                continue
+            raw = str(
+                env.get(f.metadata["env"]) or (secrets_map or {}).get(f.metadata["env"]) or ""
+            )
+            if raw.strip():
+                values[f.name] = _PARSERS.get(f.name, _text)(raw)
+        data_dir = values.get("data_dir") or default_data_dir(env)
+        values["data_dir"] = Path(data_dir).expanduser().resolve()
+        return cls(**values)
+
+    @property
+    def folder(self) -> Path:
+        """The data folder (always set by :meth:`load`)."""
+        return self.data_dir or Path.cwd()
+
+    @property
+    def upload_max_age_s(self) -> float:
+        """How long an upload no task refers to is kept."""
+        return self.upload_max_age_days * DAY_S
+
+    def connection(self) -> Connection | None:
+        """The configured provider connection; None when no API key is set."""
+        if not self.api_key:
+            return None
+        return Connection(
+            base_url=(self.base_url or "").rstrip("/"),
+            api_key=self.api_key,
+            auth_header=self.auth_header,
+            provider=self.provider,
+            request_type=self.request_type,
+            callback_base=self.public_url,
+            poll=self.poll,
+        )
+
+    def sandbox_connection(self, base_url: str, api_key: str) -> Connection:
+        """The connection to the embedded sandbox served at ``base_url``."""
+        return Connection(
+            base_url=base_url,
+            api_key=api_key,
+            sandbox_latency=self.sandbox_latency_s,
+            poll=self.poll,
+        )
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "base_url": lambda raw: raw.strip().rstrip("/"),
+    "data_dir": lambda raw: Path(raw.strip()),
+    "poll": _poll,
+    "sandbox_latency_s": float,
+    "upload_max_age_days": float,
+    "public_url": lambda raw: raw.strip().rstrip("/") or None,
+}
+
+
+def workspace_id(base_url: str, api_key: str) -> str:
+    """A short stable id for a provider URL and API key; the key cannot be read back from it."""
+    parts = urlsplit(base_url.strip())
+    url = urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
+    )
+    url_part = hashlib.sha256(url.encode()).hexdigest()[:8]
+    key_part = hashlib.sha256(api_key.strip().encode()).hexdigest()[:8]
+    return url_part + key_part
+
+
 @dataclass(frozen=True)
 class Connection:
-    """One provider account: URL, key and the request's common parameters."""
+    """One provider account as one session uses it: URL, key and the request's options."""
 
     base_url: str
     api_key: str = field(repr=False)
     auth_header: str = DEFAULT_AUTH_HEADER
-    provider: str = "auto"
-    request_type: str = "async"
+    provider: str = DEFAULT_PROVIDER
+    request_type: str = DEFAULT_REQUEST_TYPE
     callback_base: str | None = None
     sandbox_latency: float | None = None
     timeout_s: float = 30.0
+    poll: tuple[float, float] | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -62,9 +182,8 @@ class Connection:
     def schedule(self, speed: str | None) -> PollSchedule:
         """The polling schedule for a task of this speed."""
         plan = schedule_for(speed, sandbox_latency=self.sandbox_latency)
-        override = _poll_override()
-        if override:
-            plan = replace(plan, first_s=override[0], every_s=override[1])
+        if self.poll:
+            plan = replace(plan, first_s=self.poll[0], every_s=self.poll[1])
         return plan
 
 
@@ -78,26 +197,3 @@ def sandbox_key(data_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
-
-
-def env_connection(secrets_map: dict | None = None) -> Connection | None:
-    """The connection configured by environment (or secrets); None when no key is set."""
-    get = _lookup(secrets_map or {})
-    key = get("MJ_API_KEY")
-    if not key:
-        return None
-    return Connection(
-        base_url=get("MJ_BASE_URL"),
-        api_key=key,
-        auth_header=get("MJ_AUTH_HEADER") or DEFAULT_AUTH_HEADER,
-        provider=get("MJ_PROVIDER") or "auto",
-        request_type=get("MJ_REQUEST_TYPE") or "async",
-        callback_base=get("MJSTUDIO_PUBLIC_URL") or None,
-    )
-
-
-def _lookup(secrets_map: dict):
-    def get(name: str) -> str:
-        return str(os.environ.get(name) or secrets_map.get(name) or "").strip()
-
-    return get

@@ -1,16 +1,13 @@
-"""Image helpers: upload checks, data URLs, grid splitting, thumbnails, zips, served uploads."""
+"""Image helpers: upload checks, data URLs, grid splitting, thumbnails, zips."""
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import secrets
-import time
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from urllib.parse import unquote_to_bytes
 
 from PIL import Image, ImageOps, UnidentifiedImageError, features
@@ -20,7 +17,6 @@ MAX_PIXELS = 80_000_000  # refuse decompression bombs before decoding
 ACCEPTED = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 ACCEPTED_TEXT = "use JPG, PNG or WebP"
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _DATA_URL_RE = re.compile(r"^data:([^,]*?),(.*)$", re.DOTALL)
 _PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}
 
@@ -212,65 +208,6 @@ def zip_images(files: list[tuple[str, bytes]]) -> bytes:
         for name, data in files:
             archive.writestr(_unique_name(name, taken), data)
     return out.getvalue()
-
-
-class UploadRegistry:
-    """Uploaded images kept under ``<data_dir>/uploads`` and served at unguessable addresses."""
-
-    def __init__(self, data_dir: Path | str) -> None:
-        self.root = Path(data_dir) / "uploads"
-
-    def put(self, data: bytes, mime: str) -> str:
-        """Store an image and return its token (ValueError for a type we do not serve)."""
-        if mime not in EXTENSIONS:
-            raise ValueError(f"{mime} is not accepted: {ACCEPTED_TEXT}")
-        self.root.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(24)
-        final = self.root / f"{token}.{EXTENSIONS[mime]}"
-        partial = self.root / f".{token}.partial"
-        partial.write_bytes(data)
-        os.replace(partial, final)
-        return token
-
-    def _find(self, token: str) -> tuple[Path, str] | None:
-        token, _, ext = token.partition(".")
-        if not _TOKEN_RE.match(token):
-            return None
-        for mime, known in EXTENSIONS.items():
-            path = self.root / f"{token}.{known}"
-            if (not ext or ext.lower() == known) and path.is_file():
-                return path, mime
-        return None
-
-    def get(self, token: str) -> tuple[bytes, str] | None:
-        """The bytes and MIME type of a token (``token`` or ``token.ext``), or None."""
-        found = self._find(token)
-        return (found[0].read_bytes(), found[1]) if found else None
-
-    def public_url(self, base_url: str, token: str) -> str:
-        """The address the provider fetches the upload from; KeyError for an unknown token."""
-        found = self._find(token)
-        if found is None:
-            raise KeyError(token)
-        return f"{base_url.rstrip('/')}/api/uploads/{found[0].name}"
-
-    def remove(self, token: str) -> bool:
-        """Delete an upload; True if there was one."""
-        found = self._find(token)
-        if found:
-            found[0].unlink(missing_ok=True)
-        return found is not None
-
-    def prune(self, max_age_s: float, now: float | None = None) -> int:
-        """Delete uploads older than ``max_age_s``; returns how many went."""
-        if not self.root.is_dir():
-            return 0
-        cutoff, removed = (time.time() if now is None else now) - max_age_s, 0
-        for path in self.root.iterdir():
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
 
 
 def fetch_image(url: str, timeout_s: float = 10.0) -> bytes:

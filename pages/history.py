@@ -6,9 +6,9 @@ import streamlit as st
 
 from components import actions, services, task_card
 from mjstudio.api.contract import MODES
+from mjstudio.tasks.record import RecordState
 
 PAGE_SIZE = 10
-STATES = ("pending", "processing", "success", "failed", "rejected", "unknown", "creating")
 
 st.title("History")
 conn = services.connection()
@@ -17,7 +17,7 @@ store = services.studio().store
 a, b, c, d = st.columns([3, 2, 2, 2])
 query = a.text_input("Search prompts", key="history:q", placeholder="lighthouse")
 modes = b.multiselect("Mode", MODES, key="history:modes")
-states = c.multiselect("State", STATES, key="history:states")
+states = c.multiselect("State", [s.value for s in RecordState], key="history:states")
 dates = d.date_input("Dates", value=(), key="history:dates", help="A day or a range")
 
 
@@ -44,8 +44,7 @@ for record in store.list(
     task_card.render(record, where="history", compact=True)
     with st.container(horizontal=True, key=f"history-actions-{record.id}"):
         if st.button("Open", key=f"history:{record.id}:open", help="Show with U/V buttons"):
-            actions.add_to_feed(record)
-            st.switch_page(actions.MODE_PAGES[record.mode])
+            actions.open_in_page(record)
         if st.button("Use these settings", key=f"history:{record.id}:use"):
             actions.use_settings(record)
         if st.button("Re-run", key=f"history:{record.id}:rerun"):
@@ -57,6 +56,5 @@ for record in store.list(
             type="tertiary",
             help="Remove the task and its downloaded files",
         ):
-            store.delete(record.id)
-            st.session_state["feed"] = [i for i in st.session_state["feed"] if i != record.id]
+            actions.delete(record)
             st.rerun()

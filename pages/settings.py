@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from components import services
-from mjstudio.api.client import DEFAULT_AUTH_HEADER
-from mjstudio.api.contract import SPEEDS
+from components import services, session
+from mjstudio.api.contract import DEFAULT_AUTH_HEADER, DEFAULT_PROVIDER, SPEEDS
 from mjstudio.config import Connection
 
 st.title("Settings")
@@ -19,7 +18,7 @@ rows = {
     "Request type": conn.request_type,
     "Callback URL": services.studio().callback_url(conn, "<task>") or "— (polling)",
     "Workspace": conn.workspace,
-    "Data folder": str(services.data_dir()),
+    "Data folder": str(services.settings().folder),
 }
 st.table({"Setting": list(rows), "Value": list(rows.values())})
 
@@ -66,19 +65,18 @@ if saved:
     if not key.strip() or not base_url.strip().startswith(("http://", "https://")):
         st.error("Enter the provider's http(s) URL and an API key.")
     else:
-        st.session_state["conn_override"] = Connection(
-            base_url=base_url.strip().rstrip("/"),
-            api_key=key.strip(),
-            auth_header=header.strip() or DEFAULT_AUTH_HEADER,
-            provider=provider.strip() or "auto",
-            request_type="callback" if callback.strip() else "async",
-            callback_base=callback.strip() or None,
+        services.use_connection(
+            Connection(
+                base_url=base_url.strip().rstrip("/"),
+                api_key=key.strip(),
+                auth_header=header.strip() or DEFAULT_AUTH_HEADER,
+                provider=provider.strip() or DEFAULT_PROVIDER,
+                request_type="callback" if callback.strip() else "async",
+                callback_base=callback.strip() or None,
+                poll=services.settings().poll,
+            )
         )
-        st.session_state["feed"] = []
-        st.session_state["feed_seeded"] = False
         st.rerun()
-if st.session_state.get("conn_override") and st.button("Forget the session key"):
-    st.session_state["conn_override"] = None
-    st.session_state["feed"] = []
-    st.session_state["feed_seeded"] = False
+if session.connection_override() and st.button("Forget the session key"):
+    services.use_connection(None)
     st.rerun()

@@ -6,7 +6,6 @@ import io
 import os
 import re
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from mjstudio.images import (
     MAX_UPLOAD_BYTES,
     ImageInfo,
     ImageRejected,
-    UploadRegistry,
     check_upload,
     data_url_bytes,
     image_size,
@@ -244,70 +242,7 @@ def test_zip_images_keeps_every_file_under_a_safe_unique_name() -> None:
         assert decode(archive.read("3.png")).getpixel((0, 0)) == QUADRANT_COLOURS[3]
 
 
-# --------------------------------------------------------------------------- uploads
-
-
-def test_upload_registry_round_trip_survives_restart(tmp_path: Path) -> None:
-    data = encode(solid(), "PNG")
-    token = UploadRegistry(tmp_path).put(data, "image/png")
-    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token)
-    again = UploadRegistry(tmp_path)  # a restart: a new registry over the same folder
-    assert again.get(token) == (data, "image/png")
-    assert again.get(f"{token}.png") == (data, "image/png")
-    assert again.get(f"{token}.jpg") is None
-    assert (tmp_path / "uploads" / f"{token}.png").read_bytes() == data
-    url = again.public_url("https://studio.example/", token)
-    assert url == f"https://studio.example/api/uploads/{token}.png"
-
-
-def test_upload_tokens_are_unguessable_and_typed(tmp_path: Path) -> None:
-    registry = UploadRegistry(tmp_path)
-    jpeg = encode(solid(), "JPEG")
-    tokens = {registry.put(jpeg, "image/jpeg") for _ in range(20)}
-    assert len(tokens) == 20
-    token = tokens.pop()
-    assert registry.get(token) == (jpeg, "image/jpeg")
-    assert registry.public_url("http://h:8501", token).endswith(f"/api/uploads/{token}.jpg")
-    with pytest.raises(ValueError):
-        registry.put(b"GIF89a", "image/gif")
-    with pytest.raises(KeyError):
-        registry.public_url("http://h", "A" * 32)
-
-
-@pytest.mark.parametrize(
-    "token",
-    [
-        "../history.sqlite3",
-        "..",
-        "../../etc/passwd",
-        "/etc/passwd",
-        "%2e%2e%2fhistory",
-        "abcdefghijklmnopqrstu/../../secret",
-        "abcdefghijklmnopqrstuvwx\x00.png",
-        "",
-        "short",
-        "abcdefghijklmnopqrstuvwxyz.png/../../x",
-    ],
-)
-def test_upload_registry_refuses_traversal(tmp_path: Path, token: str) -> None:
-    (tmp_path / "history.sqlite3").write_bytes(b"secret")
-    (tmp_path / "uploads").mkdir()
-    (tmp_path / "uploads" / ("abcdefghijklmnopqrstuvwxyz.png")).write_bytes(b"real")
-    registry = UploadRegistry(tmp_path)
-    assert registry.get("abcdefghijklmnopqrstuvwxyz") == (b"real", "image/png")  # control
-    assert registry.get(token) is None
-    assert registry.remove(token) is False
-
-
-def test_upload_remove_and_prune(tmp_path: Path) -> None:
-    registry = UploadRegistry(tmp_path)
-    png = encode(solid(), "PNG")
-    old, new, gone = (registry.put(png, "image/png") for _ in range(3))
-    assert registry.remove(gone) and registry.get(gone) is None
-    os.utime(tmp_path / "uploads" / f"{old}.png", (1_000_000, 1_000_000))
-    assert registry.prune(max_age_s=3600) == 1
-    assert registry.get(old) is None and registry.get(new) is not None
-    assert UploadRegistry(tmp_path / "empty").prune(0) == 0
+# --------------------------------------------------------------------------- sniffing
 
 
 @pytest.mark.parametrize(

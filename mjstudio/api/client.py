@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -12,7 +11,14 @@ from typing import Any
 
 import httpx
 
-from mjstudio.api.contract import CREATE_PATH, STATUS_PATH, TaskRequest, TaskStatus, body_code
+from mjstudio.api.contract import (
+    CREATE_PATH,
+    DEFAULT_AUTH_HEADER,
+    STATUS_PATH,
+    TaskRequest,
+    TaskStatus,
+    body_code,
+)
 from mjstudio.api.errors import (
     APIConnectionError,
     APIStatusError,
@@ -28,8 +34,6 @@ from mjstudio.api.errors import (
 
 log = logging.getLogger("mjstudio.api.client")
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8501/sandbox"
-DEFAULT_AUTH_HEADER = "Authorization"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER_S = 60.0
 
@@ -72,22 +76,22 @@ def mask_key(key: str | None) -> str:
 
 
 class MJClient:
-    """Client of the task API. Configured by argument, then environment, then default."""
+    """Client of the task API for one provider URL and key (``mjstudio.config`` reads them)."""
 
     def __init__(
         self,
-        api_key: str | None = None,
-        base_url: str | None = None,
+        api_key: str,
+        base_url: str,
         *,
-        auth_header: str | None = None,
+        auth_header: str = DEFAULT_AUTH_HEADER,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("MJ_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self._key = api_key if api_key is not None else os.environ.get("MJ_API_KEY", "")
-        self.auth_header = auth_header or os.environ.get("MJ_AUTH_HEADER") or DEFAULT_AUTH_HEADER
+        self.base_url = base_url.rstrip("/")
+        self._key = api_key
+        self.auth_header = auth_header or DEFAULT_AUTH_HEADER
         self.max_retries = max_retries
         self._sleep = sleep
         try:

@@ -35,9 +35,16 @@ MODES = ("text-to-image", "image-to-image", "upload-paint", "vary", "upscale")
 VERSIONS = ("v6", "v6.1", "v7", "niji 6", "niji 7")
 SPEEDS = ("fast", "turbo", "relax")
 REQUEST_TYPES = ("async", "callback")
+DEFAULT_REQUEST_TYPE = "async"
+DEFAULT_PROVIDER = "auto"
+DEFAULT_AUTH_HEADER = "Authorization"  # sent as "Bearer <key>"; other headers carry the bare key
 DEFAULT_VERSION = "v6.1"
 DEFAULT_SPEED = "fast"
 DEFAULT_ASPECT = "1:1"
+DEFAULT_CHAOS = 0
+DEFAULT_STYLIZE = 100
+DEFAULT_WEIRD = 0
+DEFAULT_TRANSLATION = False
 CHAOS_RANGE = (0, 100)
 STYLIZE_RANGE = (0, 1000)
 WEIRD_RANGE = (0, 3000)
@@ -119,10 +126,10 @@ class _Prompted(_Common):
 
 class _Enhanced(_Prompted):
     aspect: str = DEFAULT_ASPECT
-    chaos: int = _ranged(*CHAOS_RANGE, 0)
-    stylize: int = _ranged(*STYLIZE_RANGE, 100)
-    weird: int = _ranged(*WEIRD_RANGE, 0)
-    enableTranslation: bool = False
+    chaos: int = _ranged(*CHAOS_RANGE, DEFAULT_CHAOS)
+    stylize: int = _ranged(*STYLIZE_RANGE, DEFAULT_STYLIZE)
+    weird: int = _ranged(*WEIRD_RANGE, DEFAULT_WEIRD)
+    enableTranslation: bool = DEFAULT_TRANSLATION
 
     @field_validator("aspect")
     @classmethod
@@ -251,9 +258,9 @@ class TaskRequest(_Model):
     """The whole create-task body: common parameters and the mode's input."""
 
     input: TaskInput
-    request_type: str = "async"
+    request_type: str = DEFAULT_REQUEST_TYPE
     callback_url: str | None = None
-    provider: str = "auto"
+    provider: str = DEFAULT_PROVIDER
 
     @field_validator("request_type")
     @classmethod
@@ -330,9 +337,9 @@ def build_input(mode: str, **params: Any) -> AnyInput:
 def build_request(
     mode: str,
     *,
-    request_type: str = "async",
+    request_type: str = DEFAULT_REQUEST_TYPE,
     callback_url: str | None = None,
-    provider: str = "auto",
+    provider: str = DEFAULT_PROVIDER,
     **params: Any,
 ) -> TaskRequest:
     """Build and validate a whole create-task request; raises InvalidRequest."""

@@ -6,7 +6,6 @@ else (a bare script run, AppTest) it is served from a thread on a free loopback 
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from mjstudio.config import SANDBOX_PREFIX, Connection, sandbox_key
+from mjstudio.config import SANDBOX_PREFIX, Connection, Settings, sandbox_key
 from mjstudio.sandbox import SandboxSettings, create_app
 
 _lock = threading.Lock()
@@ -24,17 +23,19 @@ _threaded: dict[Path, tuple[str, uvicorn.Server]] = {}
 _connections: dict[Path, Connection] = {}  # pages ask on every run: read the key file once
 
 
-def settings(data_dir: Path) -> SandboxSettings:
-    """The embedded sandbox's settings for a data folder (latency from the environment)."""
-    latency = float(os.environ.get("MJSTUDIO_SANDBOX_LATENCY", "6"))
+def sandbox_settings(settings: Settings) -> SandboxSettings:
+    """The embedded sandbox's settings for the studio's data folder."""
+    folder = settings.folder
     return SandboxSettings(
-        api_key=sandbox_key(data_dir), latency_s=latency, data_dir=data_dir / "sandbox"
+        api_key=sandbox_key(folder),
+        latency_s=settings.sandbox_latency_s,
+        data_dir=folder / "sandbox",
     )
 
 
-def app_for(data_dir: Path) -> FastAPI:
-    """The sandbox ASGI app for a data folder (to be mounted on the studio's server)."""
-    return create_app(settings(data_dir))
+def app_for(settings: Settings) -> FastAPI:
+    """The sandbox ASGI app for the studio's data folder (mounted on the studio's server)."""
+    return create_app(sandbox_settings(settings))
 
 
 def set_mounted(data_dir: Path, base_url: str) -> None:
@@ -43,21 +44,19 @@ def set_mounted(data_dir: Path, base_url: str) -> None:
         _mounted[Path(data_dir).resolve()] = base_url.rstrip("/")
 
 
-def connection(data_dir: Path) -> Connection:
+def connection(settings: Settings) -> Connection:
     """The connection to the embedded sandbox, serving it from a thread if not mounted."""
-    key = Path(data_dir).resolve()
+    key = settings.folder
     with _lock:
-        base_url = _mounted.get(key) or _serve_in_thread(key)
+        base_url = _mounted.get(key) or _serve_in_thread(settings)
         known = _connections.get(key)
         if known is None or known.base_url != base_url:
-            conf = settings(key)
-            known = _connections[key] = Connection(
-                base_url=base_url, api_key=conf.api_key, sandbox_latency=conf.latency_s
-            )
+            known = _connections[key] = settings.sandbox_connection(base_url, sandbox_key(key))
         return known
 
 
-def _serve_in_thread(data_dir: Path) -> str:
+def _serve_in_thread(settings: Settings) -> str:
+    data_dir = settings.folder
     if data_dir in _threaded:
         return _threaded[data_dir][0]
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
@@ -66,7 +65,7 @@ def _serve_in_thread(data_dir: Path) -> str:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app_for(data_dir), log_level="warning", lifespan="off")
+    config = uvicorn.Config(app_for(settings), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="mj-sandbox", daemon=True

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mjstudio import images
 from mjstudio.api.contract import AnyInput, TaskRequest, TaskStatus, build_request
-from mjstudio.config import Connection
-from mjstudio.tasks.store import TaskRecord, TaskStore
+from mjstudio.config import DAY_S, Connection, Settings
+from mjstudio.tasks.record import TaskRecord
+from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.tracker import Tracker
+from mjstudio.tasks.uploads import UploadRegistry, prune_unreferenced
+
+log = logging.getLogger("mjstudio.tasks.service")
 
 _SHARED: dict[Path, Studio] = {}
 _SHARED_LOCK = threading.Lock()
@@ -27,27 +31,29 @@ _SHARED_LOCK = threading.Lock()
 class Studio:
     """Store, uploads and tracker of one data folder."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = Path(data_dir)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.folder
         self.store = TaskStore.open(self.data_dir)
-        self.uploads = images.UploadRegistry(self.data_dir)
+        self.uploads = UploadRegistry(self.data_dir)
         self.tracker = Tracker(self.store)
         self._secret = _stable_secret(self.data_dir / "callback-secret")
+        self._closing = threading.Event()
 
     @classmethod
-    def shared(cls, data_dir: Path, connections: Iterable[Connection] = ()) -> Studio:
-        """The one Studio of this data folder in this process, its tracker started.
+    def shared(cls, settings: Settings, connections: Iterable[Connection] = ()) -> Studio:
+        """The one Studio of the settings' data folder in this process, its tracker started.
 
-        Connections known at start-up are registered first, so the tracker's first pass can
+        Connections known at start-up are connected first, so the tracker's first pass can
         already poll the tasks a restart left running.
         """
-        key = Path(data_dir).resolve()
         with _SHARED_LOCK:
-            studio = _SHARED.get(key)
+            studio = _SHARED.get(settings.folder)
             if studio is None:
-                studio = _SHARED[key] = cls(key)
+                studio = _SHARED[settings.folder] = cls(settings)
+                studio._start_housekeeping()
             for conn in connections:
-                studio.tracker.register(conn)
+                studio.connect(conn)
             studio.tracker.start()
             return studio
 
@@ -57,7 +63,32 @@ class Studio:
         with _SHARED_LOCK:
             studio = _SHARED.pop(Path(data_dir).resolve(), None)
         if studio:
+            studio._closing.set()
             studio.tracker.stop()
+
+    def connect(self, conn: Connection) -> None:
+        """Let the tracker follow a connection's workspace: the one place that registers one."""
+        self.tracker.register(conn)
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def _start_housekeeping(self) -> None:
+        threading.Thread(target=self._housekeeping, name="mj-housekeeping", daemon=True).start()
+
+    def _housekeeping(self) -> None:
+        """Prune old unreferenced uploads at start-up, then once a day."""
+        while not self._closing.is_set():
+            try:
+                removed = self.prune_uploads()
+                if removed:
+                    log.info("pruned %d unreferenced upload(s)", removed)
+            except Exception:  # noqa: BLE001 - housekeeping must never stop the studio
+                log.exception("upload pruning failed")
+            self._closing.wait(DAY_S)
+
+    def prune_uploads(self) -> int:
+        """Delete uploads older than the setting that no stored task refers to."""
+        return prune_unreferenced(self.uploads, self.store, self.settings.upload_max_age_s)
 
     # ------------------------------------------------------------------ tasks
 
@@ -70,7 +101,7 @@ class Studio:
         parent_index: int | None = None,
     ) -> TaskRecord:
         """Store a task, then send it in the background; returns the stored record at once."""
-        self.tracker.register(conn)
+        self.connect(conn)
         record = TaskRecord.new(
             conn.workspace,
             {},
@@ -83,7 +114,7 @@ class Studio:
         record.prompt = str(getattr(task_input, "prompt", None) or "")
         record.expected_s = conn.schedule(task_input.speed).expected_s
         self.store.add(record)
-        self.tracker.send(record, request)
+        self.tracker.send(record, request, conn)
         return record
 
     def request_for(self, conn: Connection, task_input: AnyInput, record_id: str) -> TaskRequest:

@@ -6,23 +6,25 @@ be shared by Streamlit script threads and the background tracker thread without 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from mjstudio.tasks.record import (
+    FINAL_STATES,
+    UNSENT_STATES,
+    RecordState,
+    TaskRecord,
+    sql_list,
+)
 
 DB_NAME = "history.sqlite3"
-FINAL_STATES = ("success", "failed", "rejected")
-UNSENT_STATES = ("creating", "unknown")
 BUSY_TIMEOUT_MS = 15_000
 SCHEMA_VERSION = 1
 
@@ -34,7 +36,7 @@ _COLUMN_TYPES = {
     "request": "TEXT NOT NULL DEFAULT '{}'",
     "prompt": "TEXT NOT NULL DEFAULT ''",
     "task_id": "TEXT",
-    "state": "TEXT NOT NULL DEFAULT 'creating'",
+    "state": f"TEXT NOT NULL DEFAULT '{RecordState.CREATING.value}'",
     "fail_code": "TEXT",
     "fail_msg": "TEXT",
     "error": "TEXT",
@@ -58,91 +60,11 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id)",
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state)",
 )
+_UNDOWNLOADED_SQL = f"state = '{RecordState.SUCCESS.value}' AND downloaded = 0"
 _ACTIVE_SQL = (
-    "state NOT IN ('success', 'failed', 'rejected')"
-    " AND (task_id IS NOT NULL OR state IN ('creating', 'unknown'))"
+    f"state NOT IN {sql_list(FINAL_STATES)}"
+    f" AND (task_id IS NOT NULL OR state IN {sql_list(UNSENT_STATES)})"
 )
-
-
-def workspace_id(base_url: str, api_key: str) -> str:
-    """A short stable id for a provider URL and API key; the key cannot be read back from it."""
-    parts = urlsplit(base_url.strip())
-    url = urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, "")
-    )
-    url_part = hashlib.sha256(url.encode()).hexdigest()[:8]
-    key_part = hashlib.sha256(api_key.strip().encode()).hexdigest()[:8]
-    return url_part + key_part
-
-
-def default_data_dir() -> Path:
-    """``MJSTUDIO_DATA_DIR``, else ``$XDG_DATA_HOME/mjstudio``, else ``~/.local/share/mjstudio``."""
-    explicit = os.environ.get("MJSTUDIO_DATA_DIR", "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "mjstudio"
-    return Path.home() / ".local" / "share" / "mjstudio"
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
-@dataclass(kw_only=True)
-class TaskRecord:
-    """One task as the studio knows it: the request sent, the provider's state, the results."""
-
-    id: str = field(default_factory=_new_id)
-    workspace: str
-    mode: str
-    request: dict[str, Any] = field(default_factory=dict)
-    prompt: str = ""
-    task_id: str | None = None
-    state: str = "creating"
-    fail_code: str | None = None
-    fail_msg: str | None = None
-    error: str | None = None
-    parent_id: str | None = None
-    parent_index: int | None = None
-    result_urls: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    thumbs: list[str] = field(default_factory=list)
-    created_at: float = field(default_factory=time.time)
-    updated_at: float | None = None
-    submitted_at: float | None = None
-    finished_at: float | None = None
-    next_poll_at: float | None = None
-    polls: int = 0
-    downloaded: bool = False
-    expected_s: float | None = None
-
-    @classmethod
-    def new(cls, workspace: str, request: dict[str, Any], **fields_: Any) -> TaskRecord:
-        """A fresh 'creating' record for a create-task body; mode and prompt come from it."""
-        task_input = request.get("input") or {}
-        fields_.setdefault("mode", str(task_input.get("mode", "")))
-        fields_.setdefault("prompt", str(task_input.get("prompt") or ""))
-        return cls(workspace=workspace, request=request, **fields_)
-
-    @property
-    def is_final(self) -> bool:
-        """True once the task succeeded, failed or was refused."""
-        return self.state in FINAL_STATES
-
-    @property
-    def is_active(self) -> bool:
-        """True while the tracker must follow the task (sent and not final, or being sent)."""
-        if self.state in UNSENT_STATES:
-            return True
-        return self.task_id is not None and not self.is_final
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The request's input parameters without the mode."""
-        task_input = self.request.get("input") or {}
-        return {k: v for k, v in task_input.items() if k != "mode"}
 
 
 Records = list[TaskRecord]
@@ -155,6 +77,8 @@ def _to_db(name: str, value: Any) -> Any:
         return json.dumps(value if value is not None else _JSON_COLUMNS[name]())
     if name == "downloaded":
         return int(bool(value))
+    if name == "state":
+        return RecordState(value).value
     return value
 
 
@@ -166,6 +90,8 @@ def _from_row(row: sqlite3.Row) -> TaskRecord:
             value = json.loads(value) if value else _JSON_COLUMNS[name]()
         elif name == "downloaded":
             value = bool(value)
+        elif name == "state":
+            value = RecordState(value)
         values[name] = value
     return TaskRecord(**values)
 
@@ -210,9 +136,9 @@ class TaskStore:
         self._create_schema()
 
     @classmethod
-    def open(cls, data_dir: Path | str | None = None) -> TaskStore:
-        """The store in ``data_dir`` (default: :func:`default_data_dir`)."""
-        return cls(Path(data_dir or default_data_dir()) / DB_NAME)
+    def open(cls, data_dir: Path | str) -> TaskStore:
+        """The store in a data folder."""
+        return cls(Path(data_dir) / DB_NAME)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -359,7 +285,7 @@ class TaskStore:
         now = time.time() if now is None else now
         where = (
             "(next_poll_at IS NULL OR next_poll_at <= ?) AND ("
-            f"(task_id IS NOT NULL AND {_ACTIVE_SQL}) OR (state = 'success' AND downloaded = 0))"
+            f"(task_id IS NOT NULL AND {_ACTIVE_SQL}) OR ({_UNDOWNLOADED_SQL}))"
         )
         return self._select(where, [now], "ORDER BY coalesce(next_poll_at, 0), seq")
 
@@ -390,6 +316,18 @@ class TaskStore:
     def relpath(self, path: Path | str) -> str:
         """A path under the data dir as stored in ``files``/``thumbs`` (forward slashes)."""
         return Path(path).resolve().relative_to(self.data_dir.resolve()).as_posix()
+
+    # ------------------------------------------------------------------ uploads
+
+    def upload_tokens(self) -> set[str]:
+        """Every upload token linked (``<base>/api/uploads/<token>.<ext>``) in a task request."""
+        import re  # local: the only regex in the store
+
+        link = re.compile(r"/api/uploads/([A-Za-z0-9_-]+)")
+        sql = "SELECT request FROM tasks WHERE request LIKE '%/api/uploads/%'"
+        with self._connect() as conn:
+            texts = [row[0] or "" for row in conn.execute(sql)]
+        return {match.group(1) for text in texts for match in link.finditer(text)}
 
 
 def _added(kind: str) -> str:

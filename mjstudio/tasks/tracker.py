@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,7 +16,9 @@ from mjstudio import images
 from mjstudio.api.contract import TaskRequest, TaskStatus
 from mjstudio.api.errors import AuthenticationError, CreateOutcomeUnknown, MJError, describe
 from mjstudio.config import Connection
-from mjstudio.tasks.store import TaskRecord, TaskStore
+from mjstudio.tasks.clients import ClientPool
+from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.store import TaskStore
 
 log = logging.getLogger("mjstudio.tasks.tracker")
 
@@ -32,15 +33,14 @@ class Tracker:
     def __init__(self, store: TaskStore, *, workers: int = 4, tick_s: float = 0.25) -> None:
         self.store = store
         self._tick_s = tick_s
-        self._conns: dict[str, Connection] = {}
-        self._clients: dict[str, Any] = {}
+        self._conns: dict[str, Connection] = {}  # workspace -> the connection that polls it
+        self._clients = ClientPool()
         self._lock = threading.Lock()
         self._busy: set[str] = set()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mj-track")
         self._thread: threading.Thread | None = None
-        self.listeners: list[Callable[[TaskRecord], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -61,8 +61,7 @@ class Tracker:
         if self._thread:
             self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for client in self._clients.values():
-            client.close()
+        self._clients.close()
 
     @property
     def running(self) -> bool:
@@ -70,15 +69,15 @@ class Tracker:
         return bool(self._thread and self._thread.is_alive())
 
     def register(self, conn: Connection) -> None:
-        """Make a connection's workspace trackable (its key is kept in memory only)."""
+        """Let a connection poll its workspace's tasks (its key is kept in memory only).
+
+        The latest registered connection of a workspace polls it; a create always goes out
+        through the connection it was submitted with. Clients are never closed here.
+        """
         with self._lock:
             if self._conns.get(conn.workspace) == conn:
                 return
-            old = self._clients.pop(conn.workspace, None)
-            if old:
-                old.close()
             self._conns[conn.workspace] = conn
-            self._clients[conn.workspace] = conn.client()
         self._unpark(conn.workspace)
         self._wake.set()
 
@@ -93,43 +92,37 @@ class Tracker:
         """The registered connection of a workspace."""
         return self._conns.get(workspace)
 
-    def _client(self, workspace: str) -> Any:
-        with self._lock:
-            return self._clients.get(workspace)
-
     def _settle_unsent(self) -> None:
         """A task left 'creating' by a crash may have reached the provider: mark it unknown."""
         for record in self.store.active():
-            if record.state == "creating":
+            if record.state is RecordState.CREATING:
                 self.store.update(
                     record.id,
-                    state="unknown",
+                    state=RecordState.UNKNOWN,
                     error="The studio stopped while sending this task; it was not sent again.",
                 )
 
     # ------------------------------------------------------------------ creating
 
-    def send(self, record: TaskRecord, request: TaskRequest) -> None:
-        """Send a stored 'creating' record's request in the background."""
-        self._pool.submit(self._create, record, request)
+    def send(self, record: TaskRecord, request: TaskRequest, conn: Connection) -> None:
+        """Send a stored 'creating' record's request through ``conn`` in the background."""
+        self._pool.submit(self._create, record, request, conn)
 
-    def _create(self, record: TaskRecord, request: TaskRequest) -> None:
-        client = self._client(record.workspace)
-        conn = self._conns.get(record.workspace)
-        if client is None or conn is None:
-            self._update(record.id, state="unknown", error="No connection for this workspace.")
-            return
+    def _create(self, record: TaskRecord, request: TaskRequest, conn: Connection) -> None:
         try:
-            task_id = client.create(request)
+            with self._clients.lease(conn) as client:
+                task_id = client.create(request)
         except CreateOutcomeUnknown as exc:
-            self._update(record.id, state="unknown", error=exc.message)
+            self._update(record.id, state=RecordState.UNKNOWN, error=exc.message)
             return
         except MJError as exc:
-            self._update(record.id, state="rejected", error=describe(exc), finished_at=time.time())
+            self._update(
+                record.id, state=RecordState.REJECTED, error=describe(exc), finished_at=time.time()
+            )
             return
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the task 'creating'
             log.exception("create failed unexpectedly")
-            self._update(record.id, state="unknown", error=f"Unexpected error: {exc!r}")
+            self._update(record.id, state=RecordState.UNKNOWN, error=f"Unexpected error: {exc!r}")
             return
         plan = conn.schedule(request.input.speed)
         now = time.time()
@@ -137,7 +130,7 @@ class Tracker:
         self._update(
             record.id,
             task_id=task_id,
-            state="pending",
+            state=RecordState.PENDING,
             submitted_at=now,
             next_poll_at=now + first,
             expected_s=plan.expected_s,
@@ -165,7 +158,7 @@ class Tracker:
 
     def _advance(self, record: TaskRecord) -> None:
         try:
-            if record.state == "success":
+            if record.is_succeeded:
                 self._download(record)
             else:
                 self._poll(record)
@@ -177,14 +170,14 @@ class Tracker:
                 self._busy.discard(record.id)
 
     def _poll(self, record: TaskRecord) -> None:
-        client = self._client(record.workspace)
         conn = self._conns.get(record.workspace)
-        if client is None or conn is None or record.task_id is None:
+        if conn is None or record.task_id is None:
             self._update(record.id, next_poll_at=time.time() + SLOW_POLL_S)
             return
         plan = conn.schedule(record.params.get("speed"))
         try:
-            status = client.status(record.task_id)
+            with self._clients.lease(conn) as client:
+                status = client.status(record.task_id)
         except MJError as exc:
             wait = getattr(exc, "retry_after", None) or (
                 SLOW_POLL_S if isinstance(exc, AuthenticationError) else plan.every_s * 3
@@ -206,7 +199,7 @@ class Tracker:
             return
         now = time.time()
         changes: dict[str, Any] = {
-            "state": status.state.value,
+            "state": RecordState(status.state.value),
             "polls": record.polls + 1,
             "error": None,
             "next_poll_at": now + next_in,
@@ -220,18 +213,19 @@ class Tracker:
                 result_urls=status.result_urls,
             )
         updated = self._update(record.id, **changes)
-        if updated.state == "success":
+        if updated.is_succeeded:
             self._download(updated)
 
     # ------------------------------------------------------------------ downloading
 
     def _download(self, record: TaskRecord) -> None:
-        client = self._client(record.workspace)
-        if client is None:
+        conn = self._conns.get(record.workspace)
+        if conn is None:
             self._update(record.id, next_poll_at=time.time() + SLOW_POLL_S)
             return
         try:
-            blobs = [client.download(url) for url in record.result_urls]
+            with self._clients.lease(conn) as client:
+                blobs = [client.download(url) for url in record.result_urls]
         except MJError as exc:
             self._update(
                 record.id,
@@ -259,10 +253,7 @@ class Tracker:
         return files, thumbs
 
     def _update(self, record_id: str, **changes: Any) -> TaskRecord:
-        record = self.store.update(record_id, **changes)
-        for listener in self.listeners:
-            listener(record)
-        return record
+        return self.store.update(record_id, **changes)
 
 
 def _finish_time(status: TaskStatus, now: float) -> float:

@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mjstudio.tasks.store import (
-    DB_NAME,
-    TaskRecord,
-    TaskStore,
-    default_data_dir,
-    workspace_id,
-)
+from mjstudio.config import workspace_id
+from mjstudio.tasks.record import TaskRecord
+from mjstudio.tasks.store import DB_NAME, TaskStore
 
 WS = "ws-one"
 KEY = "sk-live-very-secret-key-123456"
@@ -60,29 +56,6 @@ def full_record() -> TaskRecord:
         downloaded=True,
         expected_s=37.5,
     )
-
-
-# --------------------------------------------------------------------------- workspaces
-
-
-def test_workspace_id_is_short_stable_and_hides_the_key() -> None:
-    ws = workspace_id("https://api.example.com", KEY)
-    assert ws == workspace_id("https://API.example.com/", KEY)
-    assert 12 <= len(ws) <= 20 and all(c in "0123456789abcdef" for c in ws)
-    assert KEY not in ws and KEY[:8] not in ws
-    assert workspace_id("https://api.example.com", KEY + "x") != ws
-    assert workspace_id("https://other.example.com", KEY) != ws
-
-
-def test_default_data_dir_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("MJSTUDIO_DATA_DIR", str(tmp_path / "explicit"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert default_data_dir() == tmp_path / "explicit"
-    monkeypatch.delenv("MJSTUDIO_DATA_DIR")
-    assert default_data_dir() == tmp_path / "xdg" / "mjstudio"
-    monkeypatch.delenv("XDG_DATA_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_data_dir() == tmp_path / "home" / ".local" / "share" / "mjstudio"
 
 
 # --------------------------------------------------------------------------- round trip

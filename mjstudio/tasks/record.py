@@ -1,0 +1,126 @@
+"""A task as the studio keeps it: its state machine and the record the store holds."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RecordState(StrEnum):
+    """Where a stored task stands; the provider's four states plus the studio's own three.
+
+    ``creating``: stored, the create call not answered yet. ``unknown``: the create may or may
+    not have reached the provider (never resent). ``rejected``: the provider refused the create.
+    """
+
+    CREATING = "creating"
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SUCCESS = "success"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def _missing_(cls, value: object) -> RecordState:
+        """A state this version does not know (say, from a newer one) counts as running."""
+        return cls.PROCESSING
+
+    @property
+    def is_final(self) -> bool:
+        """True once nothing more will happen at the provider."""
+        return self in FINAL_STATES
+
+    @property
+    def is_unsent(self) -> bool:
+        """True while the studio does not know a provider task id for sure."""
+        return self in UNSENT_STATES
+
+
+FINAL_STATES = frozenset({RecordState.SUCCESS, RecordState.FAILED, RecordState.REJECTED})
+UNSENT_STATES = frozenset({RecordState.CREATING, RecordState.UNKNOWN})
+
+
+def sql_list(states: frozenset[RecordState] | tuple[RecordState, ...]) -> str:
+    """States as an SQL list literal, e.g. ``('failed', 'rejected')`` (fixed values, no input)."""
+    return "(" + ", ".join(f"'{s.value}'" for s in sorted(states)) + ")"
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(kw_only=True)
+class TaskRecord:
+    """One task as the studio knows it: the request sent, the provider's state, the results."""
+
+    id: str = field(default_factory=_new_id)
+    workspace: str
+    mode: str
+    request: dict[str, Any] = field(default_factory=dict)
+    prompt: str = ""
+    task_id: str | None = None
+    state: RecordState = RecordState.CREATING
+    fail_code: str | None = None
+    fail_msg: str | None = None
+    error: str | None = None
+    parent_id: str | None = None
+    parent_index: int | None = None
+    result_urls: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    thumbs: list[str] = field(default_factory=list)
+    created_at: float = field(default_factory=time.time)
+    updated_at: float | None = None
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    next_poll_at: float | None = None
+    polls: int = 0
+    downloaded: bool = False
+    expected_s: float | None = None
+
+    def __post_init__(self) -> None:
+        self.state = RecordState(self.state)
+
+    @classmethod
+    def new(cls, workspace: str, request: dict[str, Any], **fields_: Any) -> TaskRecord:
+        """A fresh 'creating' record for a create-task body; mode and prompt come from it."""
+        task_input = request.get("input") or {}
+        fields_.setdefault("mode", str(task_input.get("mode", "")))
+        fields_.setdefault("prompt", str(task_input.get("prompt") or ""))
+        return cls(workspace=workspace, request=request, **fields_)
+
+    @property
+    def is_final(self) -> bool:
+        """True once the task succeeded, failed or was refused."""
+        return self.state.is_final
+
+    @property
+    def is_active(self) -> bool:
+        """True while the tracker must follow the task (sent and not final, or being sent)."""
+        if self.state.is_unsent:
+            return True
+        return self.task_id is not None and not self.is_final
+
+    @property
+    def is_succeeded(self) -> bool:
+        """True when the provider made the images (downloaded or not yet)."""
+        return self.state is RecordState.SUCCESS
+
+    @property
+    def is_done(self) -> bool:
+        """True when the results are on disk and can be shown."""
+        return self.is_succeeded and self.downloaded and bool(self.files)
+
+    @property
+    def needs_work(self) -> bool:
+        """True while the tracker still has something to do: follow it or download it."""
+        return self.is_active or (self.is_succeeded and not self.downloaded)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The request's input parameters without the mode."""
+        task_input = self.request.get("input") or {}
+        return {k: v for k, v in task_input.items() if k != "mode"}
