@@ -10,7 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from mjstudio.sandbox.endpoints import create_app
-from mjstudio.sandbox.settings import FIFTEEN_DAYS_S, SandboxSettings
+from mjstudio.sandbox.options import FIFTEEN_DAYS_S, SandboxSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mjstudio.api.contract import CREATE_PATH, STATUS_PATH, InvalidRequest, envelope, parse_request
-from mjstudio.sandbox.service import ApiError, Sandbox
-from mjstudio.sandbox.settings import SandboxSettings
+from mjstudio.sandbox.options import SandboxSettings
+from mjstudio.sandbox.provider import ApiError, Sandbox
 
 
 def base_url(request: Request) -> str:

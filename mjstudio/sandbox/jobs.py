@@ -21,7 +21,7 @@ from mjstudio.sandbox import imaging
 from mjstudio.sandbox.fetch import ImageFetchError, describe, load_image
 from mjstudio.sandbox.imaging import Style
 from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask
-from mjstudio.sandbox.settings import SandboxSettings
+from mjstudio.sandbox.options import SandboxSettings
 
 
 class TaskFailure(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.sitemap import PAGES, PageSpec
+
+SCRIPT = {p.script.removeprefix("pages/").removesuffix(".py"): p.script for p in PAGES}
 from tests.pages.conftest import wait_done
 
 
@@ -97,7 +99,7 @@ def _one_finished_task(app, store):
 
 def test_vary_page_sends_a_vary_of_the_picked_image(app, store):
     parent = _one_finished_task(app, store)
-    at = app("pages/vary.py")
+    at = app(SCRIPT["vary"])
     at.radio(key=f"vary:index:{parent.task_id}").set_value(2)
     at.radio(key="vary:type").set_value(1)
     at.text_area(key="vary:prompt").set_value("in the snow")
@@ -112,7 +114,7 @@ def test_vary_page_sends_a_vary_of_the_picked_image(app, store):
 
 def test_upscale_page_sends_an_upscale(app, store):
     parent = _one_finished_task(app, store)
-    at = app("pages/upscale.py")
+    at = app(SCRIPT["upscale"])
     at.radio(key="upscale:type").set_value(3)
     _button(at, "Generate").click()
     at.run()
@@ -122,7 +124,7 @@ def test_upscale_page_sends_an_upscale(app, store):
 
 
 def test_vary_by_unknown_task_id_fails_with_the_explanation(app, store):
-    at = app("pages/vary.py")
+    at = app(SCRIPT["vary"])
     at.segmented_control(key="vary:how").set_value("Paste a task id")
     at.run()
     at.text_input(key="vary:task-id").set_value("no-such-task")
@@ -131,13 +133,13 @@ def test_vary_by_unknown_task_id_fails_with_the_explanation(app, store):
     at.run()
     task = wait_done(store)[0]
     assert task.state == "failed" and task.fail_code == "INVALID_TASK_ID"
-    at = app("pages/vary.py")  # the card in the feed explains the failure
+    at = app(SCRIPT["vary"])  # the card in the feed explains the failure
     assert any("INVALID_TASK_ID" in e.value and "parent task" in e.value for e in at.error)
 
 
 def test_image_to_image_from_an_earlier_result(app, store):
     _one_finished_task(app, store)
-    at = app("pages/image_to_image.py")
+    at = app(SCRIPT["image_to_image"])
     at.segmented_control(key="i2i-1:source").set_value("Earlier result")
     at.run()
     at.text_area(key="image-to-image:prompt").set_value("a fox made of paper")
@@ -150,7 +152,7 @@ def test_image_to_image_from_an_earlier_result(app, store):
 
 
 def test_image_to_image_warns_about_edit_instructions(app, store):
-    at = app("pages/image_to_image.py")
+    at = app(SCRIPT["image_to_image"])
     at.segmented_control(key="i2i-1:source").set_value("URL")
     at.run()
     at.text_input(key="i2i-1:url").set_value("http://127.0.0.1:9/none.png")
@@ -164,7 +166,7 @@ def test_history_lists_searches_and_filters(app, store):
     _generate(app(), "a red fox")
     _generate(app(), "a blue whale")
     wait_done(store)
-    at = app("pages/history.py")
+    at = app(SCRIPT["history"])
     assert any("2 task(s)" in c.value for c in at.caption)
     at.text_input(key="history:q").set_value("WHALE")
     at.run()
@@ -176,7 +178,7 @@ def test_history_lists_searches_and_filters(app, store):
 
 
 def test_settings_shows_the_masked_key_and_takes_a_session_key(app, data_dir):
-    at = app("pages/settings.py")
+    at = app(SCRIPT["settings"])
     secret = "sk-settings-page-secret-9876"
     inputs = {t.label: t for t in at.text_input}
     inputs["Provider URL (MJ_BASE_URL)"].set_value("http://127.0.0.1:9")

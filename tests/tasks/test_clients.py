@@ -85,7 +85,7 @@ def test_two_sessions_on_one_key_with_different_headers_both_succeed(tmp_path, p
             wait_for(
                 lambda rid=r.id: (got := studio.store.get(rid)).is_final and got,
                 timeout=30,
-                message=f"task {r.prompt!r} did not finish",
+                message=lambda rid=r.id: f"not finished: {studio.store.get(rid)}",
             )
             for r in (first, second)
         ]

@@ -12,12 +12,14 @@ import pytest
 from PIL import Image
 
 from mjstudio.api.contract import build_request
+from mjstudio.config import DAY_S, Settings
 from mjstudio.tasks.record import TaskRecord
+from mjstudio.tasks.service import Studio
 from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.uploads import UploadRegistry, prune_unreferenced
+from tests.waiting import wait_for
 
 BASE = "https://studio.example/"
-DAY_S = 24 * 3600.0
 MAX_AGE_S = 7 * DAY_S
 OLD_S = 30 * DAY_S  # well past MAX_AGE_S
 
@@ -95,6 +97,23 @@ def test_references_in_any_workspace_and_image_keep_uploads(
     submit(store, urls[2], workspace="ws-two")
     assert prune_unreferenced(registry, store, MAX_AGE_S) == 0
     assert all(exists(registry, t) for t in (first, second, third))
+
+
+def test_the_studio_prunes_at_start_up_with_its_setting(tmp_path: Path) -> None:
+    registry, store = UploadRegistry(tmp_path), TaskStore.open(tmp_path)
+    stale, young, used = (
+        upload(registry, 3 * DAY_S),
+        upload(registry, DAY_S),
+        upload(registry, 9 * DAY_S),
+    )
+    submit(store, f"https://studio.example/api/uploads/{used}.png")
+    conf = Settings.load(environ={"MJSTUDIO_UPLOAD_MAX_AGE_DAYS": "2"}, data_dir=tmp_path)
+    Studio.shared(conf)
+    try:
+        wait_for(lambda: not exists(registry, stale), timeout=10, message="stale upload kept")
+        assert exists(registry, young) and exists(registry, used)
+    finally:
+        Studio.forget(tmp_path)
 
 
 def test_prune_removes_old_leftover_partial_writes(registry: UploadRegistry) -> None:

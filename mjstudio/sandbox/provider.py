@@ -19,7 +19,7 @@ from mjstudio.sandbox.imaging import to_png
 from mjstudio.sandbox.jobs import JobContext, TaskFailure, render
 from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask, now_ms
 from mjstudio.sandbox.limits import SlidingWindow
-from mjstudio.sandbox.settings import SandboxSettings
+from mjstudio.sandbox.options import SandboxSettings
 
 log = logging.getLogger(__name__)
 
