@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from components.sitemap import PAGES, PageSpec
+from tests.pages.conftest import wait_done
 
 SCRIPT = {p.script.removeprefix("pages/").removesuffix(".py"): p.script for p in PAGES}
-from tests.pages.conftest import wait_done
 
 
 def _button(at, label):
