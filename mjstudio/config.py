@@ -64,6 +64,12 @@ class Settings:
     upload_max_age_days: float = field(
         default=7.0, metadata={"env": "MJSTUDIO_UPLOAD_MAX_AGE_DAYS"}
     )
+    sandbox_result_days: float = field(
+        default=30.0, metadata={"env": "MJSTUDIO_SANDBOX_RESULT_DAYS"}
+    )
+    allow_private_urls: bool = field(default=False, metadata={"env": "MJSTUDIO_ALLOW_PRIVATE_URLS"})
+    fetch_timeout_s: float = field(default=15.0, metadata={"env": "MJSTUDIO_FETCH_TIMEOUT"})
+    max_result_mb: float = field(default=50.0, metadata={"env": "MJSTUDIO_MAX_RESULT_MB"})
 
     @classmethod
     def load(
@@ -129,6 +135,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "poll": _poll,
     "sandbox_latency_s": float,
     "upload_max_age_days": float,
+    "sandbox_result_days": float,
+    "allow_private_urls": lambda raw: raw.strip().lower() in {"1", "true", "yes", "on"},
+    "fetch_timeout_s": float,
+    "max_result_mb": float,
     "public_url": lambda raw: raw.strip().rstrip("/") or None,
 }
 

@@ -68,6 +68,10 @@ class Tracker:
         """True while the worker thread is alive."""
         return bool(self._thread and self._thread.is_alive())
 
+    def wake(self) -> None:
+        """Look at the due tasks now instead of at the next tick (a callback arrived, say)."""
+        self._wake.set()
+
     def register(self, conn: Connection) -> None:
         """Let a connection poll its workspace's tasks (its key is kept in memory only).
 
