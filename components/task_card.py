@@ -15,6 +15,7 @@ from mjstudio.api.prompt import format_flags
 from mjstudio.tasks.record import RecordState, TaskRecord
 
 STATE_ICONS = {
+    RecordState.QUEUED: ":material/schedule_send:",
     RecordState.CREATING: ":material/send:",
     RecordState.PENDING: ":material/hourglass_top:",
     RecordState.PROCESSING: ":material/autorenew:",
@@ -23,7 +24,11 @@ STATE_ICONS = {
     RecordState.REJECTED: ":material/block:",
     RecordState.UNKNOWN: ":material/help:",
 }
-PROGRESS_LABELS = {RecordState.CREATING: "Sending", RecordState.PENDING: "Queued"}
+PROGRESS_LABELS = {
+    RecordState.QUEUED: "Waiting to send",
+    RecordState.CREATING: "Sending",
+    RecordState.PENDING: "Queued",
+}
 
 
 def render(record: TaskRecord, *, where: str, compact: bool = False) -> None:

@@ -12,10 +12,12 @@ from typing import Any
 class RecordState(StrEnum):
     """Where a stored task stands; the provider's four states plus the studio's own three.
 
-    ``creating``: stored, the create call not answered yet. ``unknown``: the create may or may
-    not have reached the provider (never resent). ``rejected``: the provider refused the create.
+    ``queued``: stored, not handed to the provider yet (safe to send after a restart).
+    ``creating``: the create call is under way. ``unknown``: the create may or may not have
+    reached the provider (never resent). ``rejected``: the provider refused the create.
     """
 
+    QUEUED = "queued"
     CREATING = "creating"
     PENDING = "pending"
     PROCESSING = "processing"
@@ -41,7 +43,7 @@ class RecordState(StrEnum):
 
 
 FINAL_STATES = frozenset({RecordState.SUCCESS, RecordState.FAILED, RecordState.REJECTED})
-UNSENT_STATES = frozenset({RecordState.CREATING, RecordState.UNKNOWN})
+UNSENT_STATES = frozenset({RecordState.QUEUED, RecordState.CREATING, RecordState.UNKNOWN})
 
 
 def sql_list(states: frozenset[RecordState] | tuple[RecordState, ...]) -> str:
@@ -80,6 +82,10 @@ class TaskRecord:
     polls: int = 0
     downloaded: bool = False
     expected_s: float | None = None
+    submission: str | None = None  # one form submission makes one task, however often clicked
+    download_error: str | None = None  # why the last download of the results failed
+    download_attempts: int = 0
+    download_gave_up: bool = False  # retries exhausted: the designer may ask to download again
 
     def __post_init__(self) -> None:
         self.state = RecordState(self.state)
@@ -115,9 +121,14 @@ class TaskRecord:
         return self.is_succeeded and self.downloaded and bool(self.files)
 
     @property
+    def is_downloading(self) -> bool:
+        """True while succeeded results are still to be downloaded (retries not exhausted)."""
+        return self.is_succeeded and not self.downloaded and not self.download_gave_up
+
+    @property
     def needs_work(self) -> bool:
         """True while the tracker still has something to do: follow it or download it."""
-        return self.is_active or (self.is_succeeded and not self.downloaded)
+        return self.is_active or self.is_downloading
 
     @property
     def params(self) -> dict[str, Any]:

@@ -53,6 +53,10 @@ _COLUMN_TYPES = {
     "polls": "INTEGER NOT NULL DEFAULT 0",
     "downloaded": "INTEGER NOT NULL DEFAULT 0",
     "expected_s": "REAL",
+    "submission": "TEXT",
+    "download_error": "TEXT",
+    "download_attempts": "INTEGER NOT NULL DEFAULT 0",
+    "download_gave_up": "INTEGER NOT NULL DEFAULT 0",
 }
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS tasks_ws_created ON tasks (workspace, created_at)",
@@ -60,7 +64,10 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id)",
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state)",
 )
-_UNDOWNLOADED_SQL = f"state = '{RecordState.SUCCESS.value}' AND downloaded = 0"
+_UNDOWNLOADED_SQL = (
+    f"state = '{RecordState.SUCCESS.value}' AND downloaded = 0 AND download_gave_up = 0"
+)
+_BOOL_COLUMNS = ("downloaded", "download_gave_up")
 _ACTIVE_SQL = (
     f"state NOT IN {sql_list(FINAL_STATES)}"
     f" AND (task_id IS NOT NULL OR state IN {sql_list(UNSENT_STATES)})"
@@ -75,7 +82,7 @@ _FIELD_NAMES = tuple(f.name for f in fields(TaskRecord))
 def _to_db(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         return json.dumps(value if value is not None else _JSON_COLUMNS[name]())
-    if name == "downloaded":
+    if name in _BOOL_COLUMNS:
         return int(bool(value))
     if name == "state":
         return RecordState(value).value
@@ -88,7 +95,7 @@ def _from_row(row: sqlite3.Row) -> TaskRecord:
         value = row[name]
         if name in _JSON_COLUMNS:
             value = json.loads(value) if value else _JSON_COLUMNS[name]()
-        elif name == "downloaded":
+        elif name in _BOOL_COLUMNS:
             value = bool(value)
         elif name == "state":
             value = RecordState(value)
