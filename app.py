@@ -4,6 +4,9 @@ Streamlit detects the `st.App` below and serves it. Its lifespan starts the trac
 page is opened (so tasks left running by a restart finish and download on their own), and its
 routes serve uploaded reference images, receive provider callbacks and, when no API key is
 configured, host the embedded sandbox provider at /sandbox. The pages live in frame.py.
+
+It listens on 127.0.0.1 only (.streamlit/config.toml): the studio has no sign-in yet, so
+opening it to a network (STREAMLIT_SERVER_ADDRESS=0.0.0.0) is a choice; read SECURITY.md.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import logging
 from contextlib import asynccontextmanager
 
 import streamlit as st
-from starlette.routing import Mount
 
 from components import services, sitemap
 from mjstudio.config import SANDBOX_PREFIX
@@ -30,8 +32,11 @@ async def lifespan(_app):
     """Start the studio's tracker with the server; stop it on shutdown."""
     port = st.get_option("server.port")
     nodelay.enable_on_listeners(port)
-    embedded.set_mounted(SETTINGS.folder, f"http://127.0.0.1:{port}{SANDBOX_PREFIX}")
-    conns = [embedded.connection(SETTINGS)]
+    conns = []
+    if embedded.is_active(SETTINGS):  # else /sandbox is not mounted: nothing to connect to
+        base = embedded.server_base(st.get_option("server.address"), port)
+        embedded.set_mounted(SETTINGS.folder, base + SANDBOX_PREFIX)
+        conns.append(embedded.connection(SETTINGS))
     configured = SETTINGS.connection()
     if configured and configured.base_url:
         conns.append(configured)
@@ -46,7 +51,7 @@ app = st.App(
     lifespan=lifespan,
     routes=[
         *studio_routes(lambda: Studio.shared(SETTINGS)),
-        Mount(SANDBOX_PREFIX, app=embedded.app_for(SETTINGS)),
+        embedded.mount_for(SETTINGS),
     ],
 )
 

@@ -1,7 +1,8 @@
 """The built-in sandbox provider the studio uses when no API key is configured.
 
-Under ``streamlit run app.py`` it is mounted on the app's own server at ``/sandbox``; anywhere
-else (a bare script run, AppTest) it is served from a thread on a free loopback port.
+Under ``streamlit run app.py`` it is mounted on the app's own server at ``/sandbox`` while it
+is the active provider (with a real key configured ``/sandbox`` answers 404); anywhere else (a
+bare script run, AppTest) it is served from a thread on a free loopback port.
 """
 
 from __future__ import annotations
@@ -10,27 +11,43 @@ import socket
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
 
-from mjstudio.config import SANDBOX_PREFIX, Connection, Settings, sandbox_key
+from mjstudio.config import DAY_S, SANDBOX_PREFIX, Connection, Settings, sandbox_key
 from mjstudio.sandbox import SandboxSettings, create_app
 
 _lock = threading.Lock()
 _mounted: dict[Path, str] = {}
 _threaded: dict[Path, tuple[str, uvicorn.Server]] = {}
 _connections: dict[Path, Connection] = {}  # pages ask on every run: read the key file once
+_origins: dict[Path, set[str]] = {}  # the studio origins whose uploads the sandbox may fetch
 
 
 def sandbox_settings(settings: Settings) -> SandboxSettings:
     """The embedded sandbox's settings for the studio's data folder."""
     folder = settings.folder
+    origins = _origins.setdefault(folder, set())
+    if settings.public_url:
+        origins.add(_origin(settings.public_url))
     return SandboxSettings(
         api_key=sandbox_key(folder),
         latency_s=settings.sandbox_latency_s,
         data_dir=folder / "sandbox",
+        result_ttl_s=settings.sandbox_result_days * DAY_S,
+        trusted_origins=origins,
+        allow_private_urls=settings.allow_private_urls,
     )
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, as the sandbox compares them."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def app_for(settings: Settings) -> FastAPI:
@@ -38,10 +55,35 @@ def app_for(settings: Settings) -> FastAPI:
     return create_app(sandbox_settings(settings))
 
 
+def is_active(settings: Settings) -> bool:
+    """True when the sandbox is the studio's provider: no key with a provider URL configured."""
+    configured = settings.connection()
+    return configured is None or not configured.base_url
+
+
+def mount_for(settings: Settings) -> Mount:
+    """``/sandbox`` on the studio's server: the sandbox when it is active, else a plain 404."""
+    if is_active(settings):
+        return Mount(SANDBOX_PREFIX, app=app_for(settings))
+    return Mount(SANDBOX_PREFIX, app=JSONResponse({"code": 404, "msg": "no sandbox"}, 404))
+
+
+def server_base(address: str | None, port: int) -> str:
+    """The studio server's URL from this machine: loopback unless bound to one address only."""
+    host = (address or "").strip()
+    if host in ("", "0.0.0.0", "::", "localhost"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def set_mounted(data_dir: Path, base_url: str) -> None:
     """Record that the server mounted the sandbox at ``base_url``."""
+    folder = Path(data_dir).resolve()
     with _lock:
-        _mounted[Path(data_dir).resolve()] = base_url.rstrip("/")
+        _mounted[folder] = base_url.rstrip("/")
+        _origins.setdefault(folder, set()).add(_origin(base_url))
 
 
 def connection(settings: Settings) -> Connection:
