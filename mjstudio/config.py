@@ -20,6 +20,7 @@ import httpx
 
 from mjstudio.api.client import MJClient, PollSchedule, mask_key, schedule_for
 from mjstudio.api.contract import DEFAULT_AUTH_HEADER, DEFAULT_PROVIDER, DEFAULT_REQUEST_TYPE
+from mjstudio.api.fence import DEFAULT_DEADLINE_S, FencePolicy
 
 SANDBOX_PREFIX = "/sandbox"
 SANDBOX_IDENTITY = "embedded-sandbox"
@@ -109,23 +110,49 @@ class Settings:
         """The configured provider connection; None when no API key is set."""
         if not self.api_key:
             return None
-        return Connection(
-            base_url=(self.base_url or "").rstrip("/"),
-            api_key=self.api_key,
+        return self.session_connection(
+            self.base_url or "",
+            self.api_key,
             auth_header=self.auth_header,
             provider=self.provider,
-            request_type=self.request_type,
             callback_base=self.public_url,
-            poll=self.poll,
+            request_type=self.request_type,
+        )
+
+    def session_connection(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        auth_header: str = DEFAULT_AUTH_HEADER,
+        provider: str = DEFAULT_PROVIDER,
+        callback_base: str | None = None,
+        request_type: str | None = None,
+    ) -> Connection:
+        """A provider connection (a key entered on Settings, say) under this process's limits."""
+        return self._connection(
+            base_url=base_url.strip().rstrip("/"),
+            api_key=api_key.strip(),
+            auth_header=auth_header.strip() or DEFAULT_AUTH_HEADER,
+            provider=provider.strip() or DEFAULT_PROVIDER,
+            request_type=request_type or ("callback" if callback_base else DEFAULT_REQUEST_TYPE),
+            callback_base=(callback_base or "").strip().rstrip("/") or None,
         )
 
     def sandbox_connection(self, base_url: str, api_key: str) -> Connection:
         """The connection to the embedded sandbox served at ``base_url``."""
+        return self._connection(
+            base_url=base_url, api_key=api_key, sandbox_latency=self.sandbox_latency_s
+        )
+
+    def _connection(self, **fields_: Any) -> Connection:
+        """A connection with the process-wide polling, fetch and size settings."""
         return Connection(
-            base_url=base_url,
-            api_key=api_key,
-            sandbox_latency=self.sandbox_latency_s,
             poll=self.poll,
+            allow_private_urls=self.allow_private_urls,
+            fetch_timeout_s=self.fetch_timeout_s,
+            max_result_mb=self.max_result_mb,
+            **fields_,
         )
 
 
@@ -167,6 +194,9 @@ class Connection:
     sandbox_latency: float | None = None
     timeout_s: float = 30.0
     poll: tuple[float, float] | None = None
+    allow_private_urls: bool = False  # result downloads: private addresses too (own machine)
+    fetch_timeout_s: float = DEFAULT_DEADLINE_S  # one deadline per result download
+    max_result_mb: float = 50.0  # per result file, in MB (10**6 bytes)
 
     @property
     def is_sandbox(self) -> bool:
@@ -185,9 +215,16 @@ class Connection:
         return mask_key(self.api_key)
 
     def client(self) -> MJClient:
-        """A new client for this connection."""
+        """A new client for this connection, its result downloads fenced and capped."""
         timeout = httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
-        return MJClient(self.api_key, self.base_url, auth_header=self.auth_header, timeout=timeout)
+        fence = FencePolicy(
+            allow_private=self.allow_private_urls,
+            deadline_s=self.fetch_timeout_s,
+            max_bytes=int(self.max_result_mb * 1_000_000),
+        )
+        return MJClient(
+            self.api_key, self.base_url, auth_header=self.auth_header, timeout=timeout, fence=fence
+        )
 
     def schedule(self, speed: str | None) -> PollSchedule:
         """The polling schedule for a task of this speed."""

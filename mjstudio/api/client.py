@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from mjstudio.api.contract import (
     CREATE_PATH,
@@ -24,18 +27,24 @@ from mjstudio.api.errors import (
     APIStatusError,
     APITimeoutError,
     CreateOutcomeUnknown,
+    FetchRefused,
     MJError,
     RateLimitError,
+    RedirectRefused,
+    ResultTooLarge,
     ServerError,
     TaskFailed,
     WaitTimeout,
     status_error,
 )
+from mjstudio.api.fence import Fence, FencePolicy
 
 log = logging.getLogger("mjstudio.api.client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER_S = 60.0
+MAX_API_REDIRECTS = 3
+MAX_RESULT_PIXELS = 80_000_000  # images.MAX_PIXELS (api/ may not import it): no bombs decoded
 
 
 @dataclass(frozen=True)
@@ -88,19 +97,29 @@ class MJClient:
         max_retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        fence: FencePolicy | None = None,
+        max_pixels: int = MAX_RESULT_PIXELS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         self.auth_header = auth_header or DEFAULT_AUTH_HEADER
         self.max_retries = max_retries
+        self.max_pixels = max_pixels
         self._sleep = sleep
         try:
+            self._origin = httpx.URL(self.base_url)
             self._http = httpx.Client(
-                base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=True
+                base_url=self.base_url,
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=True,  # on the provider's own origin only: see _stay_on_origin
+                max_redirects=MAX_API_REDIRECTS,
+                event_hooks={"response": [self._stay_on_origin]},
             )
         except httpx.InvalidURL:
             raise APIConnectionError(f"The provider URL {self.base_url!r} is not valid") from None
-        self._files = httpx.Client(timeout=timeout, follow_redirects=True)
+        # Result files: through the fence, the provider's own host always allowed.
+        self._files = Fence((fence or FencePolicy()).with_own_host(self.base_url))
 
     def __repr__(self) -> str:
         return f"MJClient(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
@@ -173,17 +192,24 @@ class MJClient:
         raise AssertionError("unreachable")
 
     def download(self, url: str) -> bytes:
-        """Download a result file (no API key is sent to result hosts); retried like status."""
+        """Download a result file through the fence (no API key sent; byte and pixel caps).
+
+        Retried like status on a failed connection, 429 and 5xx; a refusal (address, size,
+        deadline, redirects) is raised at once as FetchRefused / ResultTooLarge.
+        """
         for attempt in range(self.max_retries + 1):
             try:
-                resp = self._files.get(url)
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                err = _unwrap(_transport_error(exc, "download"))
+                got = self._files.get(url)
+            except FetchRefused as exc:
+                if not exc.retryable:
+                    raise
+                err: MJError = exc
             else:
-                if resp.status_code < 400:
-                    return resp.content
-                err: MJError = status_error(resp.status_code, f"Download: HTTP {resp.status_code}")
-                if resp.status_code < 500 and resp.status_code != 429:
+                if got.status_code < 300:
+                    _check_pixels(got.content, self.max_pixels)
+                    return got.content
+                err = status_error(got.status_code, f"Download: HTTP {got.status_code}")
+                if got.status_code < 500 and got.status_code != 429:
                     raise err
             if attempt == self.max_retries:
                 raise err
@@ -229,6 +255,14 @@ class MJClient:
         """One HTTP call: returns the envelope's ``data`` or raises a typed error."""
         try:
             resp = self._http.request(method, path, headers=self._headers(), **kwargs)
+        except _OffOrigin as exc:
+            raise RedirectRefused(
+                f"{method} {path}: the provider redirected the call to another host "
+                f"({exc.host}); it was not followed, so the key was not sent there",
+                status_code=exc.status_code,
+            ) from None
+        except httpx.TooManyRedirects:
+            raise RedirectRefused(f"{method} {path}: redirected too many times") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _transport_error(exc, f"{method} {path}") from None
         log.debug("%s %s -> %s", method, path, resp.status_code)
@@ -240,6 +274,14 @@ class MJClient:
         if code >= 400:
             raise self._status_error(code, resp, body)
         return body.get("data") if isinstance(body, dict) else None
+
+    def _stay_on_origin(self, response: httpx.Response) -> None:
+        """Response hook: refuse a redirect off the provider's origin before it is followed."""
+        if not response.has_redirect_location:
+            return
+        target = response.request.url.join(response.headers["location"])
+        if not same_origin(self._origin, target):
+            raise _OffOrigin(response.status_code, target.host)
 
     def _status_error(self, code: int, resp: httpx.Response, body: Any) -> APIStatusError:
         msg = body.get("msg") if isinstance(body, dict) else None
@@ -253,6 +295,40 @@ class _NotSent(MJError):
     def __init__(self, error: APIConnectionError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+class _OffOrigin(Exception):
+    """Internal: an API call was redirected off the provider's origin."""
+
+    def __init__(self, status_code: int, host: str) -> None:
+        super().__init__(host)
+        self.status_code = status_code
+        self.host = host
+
+
+def same_origin(base: httpx.URL, target: httpx.URL) -> bool:
+    """True when ``target`` is on ``base``'s origin (an http -> https upgrade of it counts)."""
+    if target.host != base.host:
+        return False
+    if target.scheme == base.scheme:
+        return target.port == base.port
+    upgrade = base.scheme == "http" and target.scheme == "https"
+    return upgrade and base.port in (None, 80) and target.port in (None, 443)
+
+
+def _check_pixels(data: bytes, max_pixels: int) -> None:
+    """Refuse an image whose header declares more than ``max_pixels`` (nothing is decoded)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+    except Image.DecompressionBombError:
+        raise ResultTooLarge("too many pixels") from None
+    except Exception:  # noqa: BLE001 - not an image: decoding it later says so
+        return
+    if width * height > max_pixels:
+        raise ResultTooLarge(f"too many pixels: {width}x{height}")
 
 
 def _transport_error(exc: httpx.HTTPError | httpx.InvalidURL, what: str) -> MJError:

@@ -125,6 +125,43 @@ class WaitTimeout(MJError):
     hint = "The task is still running at the provider; it is kept and checked again later."
 
 
+FETCH_FAILED = "the URL could not be fetched"
+
+
+class FetchRefused(MJError):
+    """An outbound fetch the fence refused or that failed.
+
+    The message is ``FETCH_FAILED`` plus at most a safe reason (private address refused, too
+    large, timed out...): it never tells an open port from a closed one.
+    """
+
+    title = "Could not fetch"
+    hint = "Only public http(s) addresses are fetched; check the URL and try again."
+
+    def __init__(self, reason: str = "", *, retryable: bool = False) -> None:
+        super().__init__(f"{FETCH_FAILED} ({reason})" if reason else FETCH_FAILED)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class ResultTooLarge(FetchRefused):
+    """A fetched file over the byte cap, or an image over the pixel cap; it is not kept."""
+
+    title = "Too large"
+    hint = "The file is over the studio's size limit, so it was not kept."
+
+
+class RedirectRefused(MJError):
+    """An API call was redirected to another origin (or too often): not followed, key kept."""
+
+    title = "Redirect refused"
+    hint = "If the provider has moved, set its new URL on the Settings page (MJ_BASE_URL)."
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,

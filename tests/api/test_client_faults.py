@@ -15,6 +15,7 @@ from mjstudio.api.errors import (
     CreateOutcomeUnknown,
     MJError,
     RateLimitError,
+    RedirectRefused,
     ServerError,
     TaskFailed,
     WaitTimeout,
@@ -199,3 +200,44 @@ def test_wait_stops_at_its_deadline():
         c = MJClient(KEY, url)
         with pytest.raises(WaitTimeout):
             c.wait("t-1", schedule=plan)
+
+
+# --------------------------------------------------------------------------- redirects and the key
+
+
+@pytest.mark.parametrize("header", ["Authorization", "x-api-key"])
+@pytest.mark.parametrize("code", [301, 302, 307, 308])
+def test_api_calls_do_not_follow_a_redirect_to_another_origin(header, code):
+    """The key never reaches a second host, (httpx strips only Authorization)."""
+    with faulty_server([]) as (other, other_script):
+        moved_create = ("json", code, {}, {"Location": f"{other}/api/v1/generateTask/midjourney"})
+        moved_status = ("json", code, {}, {"Location": f"{other}/api/v1/recordInfo?taskId=t-1"})
+        with faulty_server([moved_create, moved_status]) as (url, script):
+            c = client(url, auth_header=header)
+            with pytest.raises(RedirectRefused) as create_err:
+                c.create(REQUEST)
+            with pytest.raises(RedirectRefused) as status_err:
+                c.status("t-1")
+    leaked = [r["headers"] for r in other_script.requests if KEY in str(r["headers"])]
+    assert leaked == []  # the key never reached the second server...
+    assert other_script.requests == []  # ...which saw no request at all
+    assert len(script.requests) == 2  # one each: neither was retried nor followed
+    assert not isinstance(create_err.value, CreateOutcomeUnknown)  # a redirect created nothing
+    assert "127.0.0.1" in create_err.value.message and status_err.value.status_code == code
+    assert KEY not in str(create_err.value)
+
+
+@pytest.mark.parametrize("header", ["Authorization", "x-api-key"])
+def test_api_calls_follow_a_redirect_on_the_same_origin(header):
+    moved = ("json", 307, {}, {"Location": "/api/v2/generateTask/midjourney"})
+    with faulty_server([moved, OK_CREATE]) as (url, script):
+        assert client(url, auth_header=header).create(REQUEST) == "t-1"
+    assert script.requests[1]["path"] == "/api/v2/generateTask/midjourney"
+    assert KEY in script.requests[1]["headers"][header]
+
+
+def test_api_calls_follow_at_most_three_redirects():
+    loop = ("json", 302, {}, {"Location": "/api/v1/recordInfo?taskId=t-1"})
+    with faulty_server([loop] * 5) as (url, script), pytest.raises(RedirectRefused):
+        client(url, max_retries=0).status("t-1")
+    assert len(script.requests) == 4
