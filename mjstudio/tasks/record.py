@@ -44,6 +44,9 @@ class RecordState(StrEnum):
 
 FINAL_STATES = frozenset({RecordState.SUCCESS, RecordState.FAILED, RecordState.REJECTED})
 UNSENT_STATES = frozenset({RecordState.QUEUED, RecordState.CREATING, RecordState.UNKNOWN})
+RUNNING_STATES = frozenset({RecordState.PENDING, RecordState.PROCESSING})
+STUCK_AFTER_MIN_S = 15 * 60.0  # a sent task still running after this long is "stuck"...
+STUCK_AFTER_EXPECTED = 10.0  # ...or after ten times its expected duration, whichever is later
 
 
 def sql_list(states: frozenset[RecordState] | tuple[RecordState, ...]) -> str:
@@ -129,6 +132,18 @@ class TaskRecord:
     def needs_work(self) -> bool:
         """True while the tracker still has something to do: follow it or download it."""
         return self.is_active or self.is_downloading
+
+    @property
+    def stuck_after_s(self) -> float:
+        """How long after it was sent a still running task counts as stuck."""
+        return max(STUCK_AFTER_MIN_S, STUCK_AFTER_EXPECTED * (self.expected_s or 0.0))
+
+    def is_stuck(self, now: float | None = None) -> bool:
+        """True when a sent task is still pending or processing well past its expected time."""
+        if self.task_id is None or self.state not in RUNNING_STATES:
+            return False
+        now = time.time() if now is None else now
+        return now - (self.submitted_at or self.created_at) > self.stuck_after_s
 
     @property
     def params(self) -> dict[str, Any]:

@@ -9,18 +9,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mjstudio.api.contract import AnyInput, TaskRequest, TaskStatus, build_request
+from mjstudio.api.contract import (
+    AnyInput,
+    InvalidRequest,
+    TaskRequest,
+    TaskStatus,
+    build_request,
+    parse_request,
+)
 from mjstudio.config import DAY_S, Connection, Settings
-from mjstudio.tasks.record import TaskRecord
+from mjstudio.tasks import recovery
+from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.sqlite import FILE_MODE, plain_errors
 from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.tracker import Tracker
-from mjstudio.tasks.uploads import UploadRegistry, prune_unreferenced
+from mjstudio.tasks.uploads import (
+    UploadRegistry,
+    prune_unreferenced,
+    restore_data_urls,
+    stash_data_urls,
+)
 
 log = logging.getLogger("mjstudio.tasks.service")
 
@@ -99,23 +115,66 @@ class Studio:
         *,
         parent: TaskRecord | None = None,
         parent_index: int | None = None,
+        submission: str | None = None,
     ) -> TaskRecord:
-        """Store a task, then send it in the background; returns the stored record at once."""
+        """Store a task as queued, then send it in the background; returns the stored record.
+
+        One ``submission`` (a token the form makes once per render) makes one task in a
+        workspace, however often it comes: a repeat returns the first record and sends nothing.
+        The stored request keeps no image bytes (``data:`` URLs become ``upload:`` references);
+        the provider gets the request as built. StoreUnavailable when the folder refuses it.
+        """
         self.connect(conn)
+        if submission is not None:
+            stored = self.store.find_submission(conn.workspace, submission)
+            if stored is not None:
+                return stored
         record = TaskRecord.new(
             conn.workspace,
             {},
             mode=task_input.mode,
+            state=RecordState.QUEUED,
             parent_id=parent.id if parent else None,
             parent_index=parent_index,
+            submission=submission,
         )
         request = self.request_for(conn, task_input, record.id)
-        record.request = request.to_api()
         record.prompt = str(getattr(task_input, "prompt", None) or "")
         record.expected_s = conn.schedule(task_input.speed).expected_s
-        self.store.add(record)
-        self.tracker.send(record, request, conn)
-        return record
+        stored, inserted = self._store_once(record, request)
+        if inserted:
+            self.tracker.send(stored, request, conn)
+        return stored
+
+    def _store_once(self, record: TaskRecord, request: TaskRequest) -> tuple[TaskRecord, bool]:
+        """Store a record with its request's images kept as uploads (dropped again if unused)."""
+        try:
+            with plain_errors():
+                record.request, tokens = stash_data_urls(request.to_api(), self.uploads)
+        except ValueError as exc:  # a data: URL that is no image we keep
+            raise InvalidRequest("image_urls", str(exc)) from None
+        inserted = False
+        try:
+            stored, inserted = self.store.add_once(record)
+        finally:
+            if not inserted:  # a repeat of the submission, or the store refused it
+                for token in tokens:
+                    self.uploads.remove(token)
+        return stored, inserted
+
+    def sendable_request(self, record: TaskRecord) -> TaskRequest:
+        """The create body of a stored record as first built: ``upload:`` back to ``data:``.
+
+        For re-sending a queued task after a restart; InvalidRequest when a reference image
+        is no longer stored or the stored body is not a valid request.
+        """
+        try:
+            body = restore_data_urls(record.request, self.uploads)
+        except KeyError:
+            raise InvalidRequest(
+                "image_urls", "a reference image of this task is no longer stored"
+            ) from None
+        return parse_request(body)
 
     def request_for(self, conn: Connection, task_input: AnyInput, record_id: str) -> TaskRequest:
         """The full create body for an input under a connection's common parameters."""
@@ -143,31 +202,93 @@ class Studio:
         base = conn.callback_base.rstrip("/")
         return f"{base}/api/callback/{record_id}?sig={self._sign(record_id)}"
 
+    _callback_lock = threading.Lock()  # one final status per task, even from racing callbacks
+
     def receive_callback(self, record_id: str, sig: str, data: Any) -> bool:
-        """Apply a provider callback; False when the signature or record is wrong."""
-        if not hmac.compare_digest(sig or "", self._sign(record_id)):
+        """Record a provider's final status of a task once, then wake the tracker.
+
+        False, changing nothing, for a bad signature, a status that is not final or names
+        another task id, a record without a task id (never sent, or unknown) and a record
+        already final with another state (a repeat of its own final state is True).
+        No network or image work happens here: the tracker's worker downloads the results.
+        """
+        if not self.callback_signed(record_id, sig) or not isinstance(data, dict):
             return False
-        record = self.store.get(record_id)
-        if record is None:
-            return False
-        status = TaskStatus.from_data(data, record.task_id or "")
-        if record.task_id and status.task_id != record.task_id:
-            return False
-        conn = self.tracker.connection(record.workspace)
-        next_in = conn.schedule(record.params.get("speed")).every_s if conn else 60.0
-        self.tracker.apply_status(record, status, next_in=next_in)
+        status = TaskStatus.from_data(data)
+        with self._callback_lock:
+            record = self.store.get(record_id)
+            if record is None or not record.task_id or status.task_id != record.task_id:
+                return False
+            if not status.is_final or record.is_final:
+                return record.is_final and record.state.value == status.state.value
+            self.store.update(record_id, **_final_changes(status))
+        self.tracker.wake()
         return True
+
+    def callback_signed(self, record_id: str, sig: str) -> bool:
+        """True when ``sig`` is the record's callback signature (constant time, any text)."""
+        given = str(sig or "").encode("utf-8", "replace")
+        return hmac.compare_digest(given, self._sign(record_id).encode())
 
     def _sign(self, record_id: str) -> str:
         return hmac.new(self._secret, record_id.encode(), hashlib.sha256).hexdigest()[:32]
 
+    # ---- recovery
+
+    def download_again(self, record_id: str) -> TaskRecord | None:
+        """Download a succeeded task's results again now (retries gave up, or a file is gone).
+
+        Returns the record (unchanged when there is nothing to download), None if there is none.
+        """
+        record = recovery.download_again(self.store, record_id)
+        self.tracker.wake()
+        return record
+
+    def check_again(self, record_id: str) -> TaskRecord | None:
+        """Ask the provider for a sent, still running task's status now (a stuck one, say).
+
+        Returns the record (unchanged when it is not running), None if there is none.
+        """
+        record = recovery.check_again(self.store, record_id)
+        self.tracker.wake()
+        return record
+
+    def attach_task_id(self, record_id: str, task_id: str) -> TaskRecord:
+        """Recover an 'unknown' task with the provider's task id: pending, and checked now.
+
+        ValueError with a sentence for the designer when the record is not unknown, the id is
+        blank, or another task of the workspace has it.
+        """
+        record = recovery.attach_task_id(self.store, record_id, task_id)
+        self.tracker.wake()
+        return record
+
+
+def _final_changes(status: TaskStatus) -> dict[str, Any]:
+    """What a final status sets on its record; due now, so the tracker downloads a success."""
+    now = time.time()
+    return {
+        "state": RecordState(status.state.value),
+        "error": None,
+        "fail_code": status.fail_code,
+        "fail_msg": status.fail_msg,
+        "result_urls": status.result_urls,
+        "finished_at": status.complete_time / 1000 if status.complete_time else now,
+        "next_poll_at": now,
+    }
+
 
 def _stable_secret(path: Path) -> bytes:
-    """A random secret made once per data folder."""
+    """A random secret made once per data folder (kept in memory if the folder refuses it)."""
     if path.exists():
         return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_bytes(32)
-    path.write_bytes(value)
-    path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(fd, "wb") as out:
+            out.write(value)
+    except FileExistsError:  # another process made it meanwhile
+        return path.read_bytes()
+    except OSError as exc:
+        log.warning("callback secret not saved (%s): callbacks sent before a restart fail", exc)
     return value

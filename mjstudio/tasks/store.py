@@ -2,17 +2,20 @@
 
 Every operation opens its own short-lived connection (WAL mode, busy timeout), so the store can
 be shared by Streamlit script threads and the background tracker thread without locking here.
+A full, read-only or damaged data folder raises :class:`StoreUnavailable` (a plain message);
+reads go on where SQLite can, and nothing is cached, so the store recovers by itself.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import re
 import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,51 +26,28 @@ from mjstudio.tasks.record import (
     TaskRecord,
     sql_list,
 )
+from mjstudio.tasks.schema import FIELD_NAMES, create_schema, from_row, is_current, to_db
+from mjstudio.tasks.sqlite import (
+    READ_ONLY,
+    StoreUnavailable,
+    connect,
+    is_damaged,
+    plain_errors,
+    private_database,
+    private_folder,
+    set_aside,
+)
+from mjstudio.tasks.uploads import UPLOAD_REF
+
+__all__ = ["DB_NAME", "StoreUnavailable", "TaskStore"]
+
+log = logging.getLogger("mjstudio.tasks.store")
 
 DB_NAME = "history.sqlite3"
-BUSY_TIMEOUT_MS = 15_000
-SCHEMA_VERSION = 1
-
-_JSON_COLUMNS = {"request": dict, "result_urls": list, "files": list, "thumbs": list}
-_COLUMN_TYPES = {
-    "id": "TEXT NOT NULL UNIQUE",
-    "workspace": "TEXT NOT NULL",
-    "mode": "TEXT NOT NULL",
-    "request": "TEXT NOT NULL DEFAULT '{}'",
-    "prompt": "TEXT NOT NULL DEFAULT ''",
-    "task_id": "TEXT",
-    "state": f"TEXT NOT NULL DEFAULT '{RecordState.CREATING.value}'",
-    "fail_code": "TEXT",
-    "fail_msg": "TEXT",
-    "error": "TEXT",
-    "parent_id": "TEXT",
-    "parent_index": "INTEGER",
-    "result_urls": "TEXT NOT NULL DEFAULT '[]'",
-    "files": "TEXT NOT NULL DEFAULT '[]'",
-    "thumbs": "TEXT NOT NULL DEFAULT '[]'",
-    "created_at": "REAL NOT NULL",
-    "updated_at": "REAL NOT NULL",
-    "submitted_at": "REAL",
-    "finished_at": "REAL",
-    "next_poll_at": "REAL",
-    "polls": "INTEGER NOT NULL DEFAULT 0",
-    "downloaded": "INTEGER NOT NULL DEFAULT 0",
-    "expected_s": "REAL",
-    "submission": "TEXT",
-    "download_error": "TEXT",
-    "download_attempts": "INTEGER NOT NULL DEFAULT 0",
-    "download_gave_up": "INTEGER NOT NULL DEFAULT 0",
-}
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS tasks_ws_created ON tasks (workspace, created_at)",
-    "CREATE INDEX IF NOT EXISTS tasks_ws_task ON tasks (workspace, task_id)",
-    "CREATE INDEX IF NOT EXISTS tasks_parent ON tasks (parent_id)",
-    "CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state)",
-)
+_UPLOAD_LINK = re.compile(r'(?:/api/uploads/|"' + re.escape(UPLOAD_REF) + r")([A-Za-z0-9_-]+)")
 _UNDOWNLOADED_SQL = (
     f"state = '{RecordState.SUCCESS.value}' AND downloaded = 0 AND download_gave_up = 0"
 )
-_BOOL_COLUMNS = ("downloaded", "download_gave_up")
 _ACTIVE_SQL = (
     f"state NOT IN {sql_list(FINAL_STATES)}"
     f" AND (task_id IS NOT NULL OR state IN {sql_list(UNSENT_STATES)})"
@@ -76,31 +56,6 @@ _ACTIVE_SQL = (
 
 Records = list[TaskRecord]
 Names = list[str]
-_FIELD_NAMES = tuple(f.name for f in fields(TaskRecord))
-
-
-def _to_db(name: str, value: Any) -> Any:
-    if name in _JSON_COLUMNS:
-        return json.dumps(value if value is not None else _JSON_COLUMNS[name]())
-    if name in _BOOL_COLUMNS:
-        return int(bool(value))
-    if name == "state":
-        return RecordState(value).value
-    return value
-
-
-def _from_row(row: sqlite3.Row) -> TaskRecord:
-    values: dict[str, Any] = {}
-    for name in _FIELD_NAMES:
-        value = row[name]
-        if name in _JSON_COLUMNS:
-            value = json.loads(value) if value else _JSON_COLUMNS[name]()
-        elif name in _BOOL_COLUMNS:
-            value = bool(value)
-        elif name == "state":
-            value = RecordState(value)
-        values[name] = value
-    return TaskRecord(**values)
 
 
 def _filters(
@@ -134,89 +89,173 @@ def _casefold(text: Any) -> str:
 
 
 class TaskStore:
-    """Tasks and results of every workspace, in ``<data_dir>/history.sqlite3``."""
+    """Tasks and results of every workspace, in ``<data_dir>/history.sqlite3``.
+
+    Opening never fails because of the folder: a damaged database is set aside and a new one
+    started (see :attr:`recovered_from`); a full or read-only folder raises
+    :class:`StoreUnavailable` from the operations that need what it lacks.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.data_dir = self.path.parent
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._create_schema()
+        self._recovered_from: Path | None = None
+        self._schema_ready = False
+        self._schema_error: StoreUnavailable | None = None
+        try:
+            with plain_errors():
+                private_folder(self.data_dir)
+                private_database(self.path)
+                if is_damaged(self.path):
+                    self._recovered_from = set_aside(self.path)
+                    private_database(self.path)
+            self._ensure_schema()
+        except StoreUnavailable as exc:
+            log.warning("the history is unavailable: %s", exc.reason)
 
     @classmethod
     def open(cls, data_dir: Path | str) -> TaskStore:
         """The store in a data folder."""
         return cls(Path(data_dir) / DB_NAME)
 
+    @property
+    def recovered_from(self) -> Path | None:
+        """Where a damaged database found at open was set aside (None if it was sound)."""
+        return self._recovered_from
+
+    def recovery_note(self) -> str | None:
+        """A plain sentence about a damaged database set aside at open, or None."""
+        if self._recovered_from is None:
+            return None
+        return (
+            "The history database was damaged; it was set aside as "
+            f"{self._recovered_from.name} in the data folder and a new one started."
+        )
+
     # ------------------------------------------------------------------ plumbing
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.create_function("casefold", 1, _casefold, deterministic=True)
-            yield conn
-        finally:
-            conn.close()
+    def _open(self, *, immutable: bool = False) -> sqlite3.Connection:
+        """A new connection to the database (tests override this to simulate a folder)."""
+        return connect(self.path, immutable=immutable)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, *, immutable: bool = False) -> Iterator[sqlite3.Connection]:
+        with plain_errors():
+            conn = self._open(immutable=immutable)
+            try:
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.create_function("casefold", 1, _casefold, deterministic=True)
+                yield conn
+            finally:
+                conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite ends it itself on a full disk
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
-    def _create_schema(self) -> None:
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-        with self._write() as conn:
-            columns = ", ".join(f"{name} {kind}" for name, kind in _COLUMN_TYPES.items())
-            conn.execute(f"CREATE TABLE IF NOT EXISTS tasks (seq INTEGER PRIMARY KEY, {columns})")
-            have = {row["name"] for row in conn.execute("PRAGMA table_info(tasks)")}
-            for name, kind in _COLUMN_TYPES.items():
-                if name not in have:  # a file from an older version: add what it lacks
-                    conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {_added(kind)}")
-            for statement in _INDEXES:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._ensure_schema()
+        with self._transaction() as conn:
+            yield conn
+
+    def _ensure_schema(self) -> None:
+        """Create or upgrade the table, once it succeeds (retried while the folder refuses)."""
+        if self._schema_ready:
+            return
+        try:
+            with self._connect() as conn:
+                current = is_current(conn)
+                if not current:
+                    conn.execute("PRAGMA journal_mode = WAL")
+            if not current:
+                with self._transaction() as conn:
+                    create_schema(conn)
+        except StoreUnavailable as exc:
+            self._schema_error = exc
+            raise
+        self._schema_ready, self._schema_error = True, None
+
+    def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Run a query; in a read-only folder, read the file as it is."""
+        with suppress(StoreUnavailable):
+            self._ensure_schema()  # a folder that refused it at open may take it now
+        try:
+            return self._query(sql, args)
+        except StoreUnavailable as exc:
+            if exc.reason != READ_ONLY:
+                raise
+            try:
+                return self._query(sql, args, immutable=True)
+            except (StoreUnavailable, sqlite3.Error):
+                raise exc from None
+        except sqlite3.OperationalError:
+            if self._schema_error is None:
+                raise
+            raise self._schema_error from None  # no table yet: the folder refused to make it
+
+    def _query(self, sql: str, args: Iterable[Any], immutable: bool = False) -> list[sqlite3.Row]:
+        with self._connect(immutable=immutable) as conn:
+            return conn.execute(sql, list(args)).fetchall()
 
     def _select(self, where: str, args: Iterable[Any], tail: str = "") -> Records:
-        sql = f"SELECT * FROM tasks WHERE {where} {tail}"
-        with self._connect() as conn:
-            return [_from_row(row) for row in conn.execute(sql, list(args))]
+        rows = self._rows(f"SELECT * FROM tasks WHERE {where} {tail}", args)
+        return [from_row(row) for row in rows]
 
     # ------------------------------------------------------------------ writes
 
     def add(self, record: TaskRecord) -> TaskRecord:
-        """Insert a new record (its updated_at set to now) and return it."""
+        """Insert a new record (its updated_at set to now) and return it.
+
+        sqlite3.IntegrityError when its (workspace, submission) is stored already.
+        """
         record.updated_at = record.updated_at or time.time()
-        names = list(_FIELD_NAMES)
+        names = list(FIELD_NAMES)
         sql = f"INSERT INTO tasks ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         values = asdict(record)
         with self._write() as conn:
-            conn.execute(sql, [_to_db(n, values[n]) for n in names])
+            conn.execute(sql, [to_db(n, values[n]) for n in names])
         return record
+
+    def add_once(self, record: TaskRecord) -> tuple[TaskRecord, bool]:
+        """Insert a record unless its (workspace, submission) is stored already.
+
+        Returns the stored record and whether it is the one just inserted; threads and
+        processes racing with one submission insert one row between them.
+        """
+        try:
+            return self.add(record), True
+        except sqlite3.IntegrityError:
+            if record.submission is None:
+                raise
+            stored = self.find_submission(record.workspace, record.submission)
+            if stored is None:
+                raise
+            return stored, False
 
     def update(self, id: str, /, **changes: Any) -> TaskRecord:
         """Set some fields of a record (and updated_at); KeyError when there is no such record."""
-        unknown = (set(changes) - set(_FIELD_NAMES)) | ({"id"} & set(changes))
+        unknown = (set(changes) - set(FIELD_NAMES)) | ({"id"} & set(changes))
         if unknown:
             raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
         changes.setdefault("updated_at", time.time())
         assignments = ", ".join(f"{name} = ?" for name in changes)
-        args = [_to_db(n, v) for n, v in changes.items()] + [id]
+        args = [to_db(n, v) for n, v in changes.items()] + [id]
         with self._write() as conn:
             conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", args)
             row = conn.execute("SELECT * FROM tasks WHERE id = ?", (id,)).fetchone()
         if row is None:
             raise KeyError(id)
-        return _from_row(row)
+        return from_row(row)
 
     def delete(self, id: str) -> bool:
         """Remove a record and its result files; children keep their (now dangling) parent_id."""
@@ -244,6 +283,11 @@ class TaskStore:
     def find_task(self, workspace: str, task_id: str) -> TaskRecord | None:
         """The record of a provider task id in a workspace, or None."""
         found = self._select("workspace = ? AND task_id = ?", [workspace, task_id], "LIMIT 1")
+        return found[0] if found else None
+
+    def find_submission(self, workspace: str, submission: str) -> TaskRecord | None:
+        """The record a form submission made in a workspace, or None."""
+        found = self._select("workspace = ? AND submission = ?", [workspace, submission])
         return found[0] if found else None
 
     def list(
@@ -275,10 +319,7 @@ class TaskStore:
     ) -> int:
         """How many records :meth:`list` would find without a limit."""
         where, args = _filters(workspace, query, modes, states, since, until)
-        with self._connect() as conn:
-            return int(
-                conn.execute(f"SELECT COUNT(*) FROM tasks WHERE {where}", args).fetchone()[0]
-            )
+        return int(self._rows(f"SELECT COUNT(*) FROM tasks WHERE {where}", args)[0][0])
 
     def active(self, workspace: str | None = None) -> Records:
         """Tasks the tracker must follow (oldest first), in one workspace or all."""
@@ -302,9 +343,8 @@ class TaskStore:
 
     def workspaces(self) -> Names:
         """Every workspace that has records."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT DISTINCT workspace FROM tasks ORDER BY workspace")
-            return [row[0] for row in rows]
+        rows = self._rows("SELECT DISTINCT workspace FROM tasks ORDER BY workspace")
+        return [row[0] for row in rows]
 
     # ------------------------------------------------------------------ files
 
@@ -327,17 +367,10 @@ class TaskStore:
     # ------------------------------------------------------------------ uploads
 
     def upload_tokens(self) -> set[str]:
-        """Every upload token linked (``<base>/api/uploads/<token>.<ext>``) in a task request."""
-        import re  # local: the only regex in the store
-
-        link = re.compile(r"/api/uploads/([A-Za-z0-9_-]+)")
-        sql = "SELECT request FROM tasks WHERE request LIKE '%/api/uploads/%'"
-        with self._connect() as conn:
-            texts = [row[0] or "" for row in conn.execute(sql)]
-        return {match.group(1) for text in texts for match in link.finditer(text)}
-
-
-def _added(kind: str) -> str:
-    """A column definition usable in ALTER TABLE (no UNIQUE; NOT NULL only with a default)."""
-    kind = kind.replace(" UNIQUE", "")
-    return kind if "DEFAULT" in kind or "NOT NULL" not in kind else kind + " DEFAULT 0"
+        """Every upload token a stored request uses (``/api/uploads/<token>``, ``upload:``)."""
+        sql = (
+            "SELECT request FROM tasks WHERE request LIKE '%/api/uploads/%'"
+            f" OR request LIKE '%\"{UPLOAD_REF}%'"
+        )
+        texts = [row[0] or "" for row in self._rows(sql)]
+        return {match.group(1) for text in texts for match in _UPLOAD_LINK.finditer(text)}

@@ -318,3 +318,54 @@ def test_concurrent_writes_lose_nothing(tmp_path: Path) -> None:
         assert store.count(f"ws{t}") == updates_n
     assert store.count(WS) == threads_n
     assert len({i for group in ids for i in group}) == threads_n * (updates_n + 1)
+
+
+# --------------------------------------------------------------------------- one submission
+
+
+def test_one_submission_is_stored_once_however_many_race(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    TaskStore(path)
+    racers = 10
+    start = threading.Barrier(racers)
+    results: list[tuple[TaskRecord, bool]] = []
+
+    def insert() -> None:
+        store = TaskStore(path)  # each its own handle, as two server processes would have
+        start.wait(timeout=10)
+        results.append(store.add_once(make(submission="render-7")))
+
+    threads = [threading.Thread(target=insert) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == racers
+    assert sum(inserted for _, inserted in results) == 1
+    assert len({record.id for record, _ in results}) == 1
+    assert TaskStore(path).count(WS) == 1
+
+
+def test_submissions_are_per_workspace_and_optional(store: TaskStore) -> None:
+    a, inserted_a = store.add_once(make(ws="A", submission="s"))
+    b, inserted_b = store.add_once(make(ws="B", submission="s"))
+    assert inserted_a and inserted_b and a.id != b.id
+    assert store.find_submission("A", "s").id == a.id and store.find_submission("A", "t") is None
+    plain = [store.add_once(make(ws="A"))[1] for _ in range(3)]  # no submission: no limit
+    assert plain == [True, True, True] and store.count("A") == 4
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add(make(ws="A", submission="s"))
+
+
+def test_an_older_file_gets_the_one_submission_rule(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE tasks (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+            " workspace TEXT NOT NULL, mode TEXT NOT NULL, created_at REAL NOT NULL,"
+            " updated_at REAL NOT NULL)"
+        )
+    store = TaskStore(path)
+    first, _ = store.add_once(make(submission="s"))
+    again, inserted = store.add_once(make(submission="s"))
+    assert not inserted and again.id == first.id and store.count(WS) == 1

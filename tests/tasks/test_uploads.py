@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import time
@@ -13,10 +14,16 @@ from PIL import Image
 
 from mjstudio.api.contract import build_request
 from mjstudio.config import DAY_S, Settings
+from mjstudio.images import to_data_url
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.service import Studio
 from mjstudio.tasks.store import TaskStore
-from mjstudio.tasks.uploads import UploadRegistry, prune_unreferenced
+from mjstudio.tasks.uploads import (
+    UploadRegistry,
+    prune_unreferenced,
+    restore_data_urls,
+    stash_data_urls,
+)
 from tests.waiting import wait_for
 
 BASE = "https://studio.example/"
@@ -144,6 +151,43 @@ def test_upload_tokens_are_read_from_stored_requests(
     submit(store, registry.public_url(BASE, png), registry.public_url("http://h:8501/", jpg))
     submit(store, registry.public_url("https://tunnel.example/mj", png), workspace="ws-two")
     assert store.upload_tokens() == {png, jpg}
+
+
+def test_upload_references_in_stored_requests_keep_uploads(
+    registry: UploadRegistry, store: TaskStore
+) -> None:
+    kept, mask, dropped = (upload(registry, OLD_S) for _ in range(3))
+    request = {
+        "input": {
+            "mode": "upload-paint",
+            "prompt": "upload: is also a word a prompt may hold",
+            "image_urls": [registry.reference(kept)],
+            "mask": {"url": registry.reference(mask)},
+        }
+    }
+    store.add(TaskRecord.new("ws-one", request))
+    assert store.upload_tokens() == {kept, mask}
+    assert prune_unreferenced(registry, store, MAX_AGE_S) == 1
+    assert exists(registry, kept) and exists(registry, mask) and not exists(registry, dropped)
+
+
+def test_stashed_data_urls_round_trip(registry: UploadRegistry) -> None:
+    jpeg, png = image("JPEG"), image()
+    body = build_request(
+        "upload-paint",
+        prompt="p",
+        image_urls=[to_data_url(jpeg, "image/jpeg")],
+        mask={"url": to_data_url(png, "image/png")},
+    ).to_api()
+    stored, tokens = stash_data_urls(body, registry)
+    assert len(tokens) == 2 and "base64" not in json.dumps(stored)
+    assert stored["input"]["image_urls"] == [f"upload:{tokens[0]}.jpg"]
+    assert stored["input"]["mask"]["url"] == f"upload:{tokens[1]}.png"
+    assert restore_data_urls(stored, registry) == body
+    assert body["input"]["image_urls"][0].startswith("data:")  # the original is untouched
+    registry.remove(tokens[0])
+    with pytest.raises(KeyError):
+        restore_data_urls(stored, registry)
 
 
 # --------------------------------------------------------------------------- the registry
