@@ -108,11 +108,28 @@ def data_url_bytes(url: str) -> bytes:
     return unquote_to_bytes(payload)
 
 
+_TOO_MANY_PIXELS = "has too many pixels to use"
+
+
+def _pixel_guard(img: Image.Image) -> None:
+    """Refuse an image whose header declares more than MAX_PIXELS, before it is decoded."""
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        img.close()
+        raise ImageRejected(f"{width}x{height} pixels is too large to use")
+
+
 def _open(data: bytes) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
-        img.load()
+    except Image.DecompressionBombError:
+        raise ImageRejected(_TOO_MANY_PIXELS) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected("not an image") from exc
+    _pixel_guard(img)
+    try:
+        img.load()
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageRejected("not an image") from exc
     return ImageOps.exif_transpose(img) or img
 
@@ -164,6 +181,8 @@ def image_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return img.size
+    except Image.DecompressionBombError:
+        raise ImageRejected(_TOO_MANY_PIXELS) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageRejected("not an image") from exc
 
@@ -172,7 +191,7 @@ def _format_of(data: bytes) -> str | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return str(img.format)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None
 
 
@@ -210,28 +229,6 @@ def zip_images(files: list[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def fetch_image(url: str, timeout_s: float = 10.0) -> bytes:
-    """The bytes of an image URL the designer pasted (http(s) or data:), checked like an upload."""
-    if url.startswith("data:"):
-        data = data_url_bytes(url)
-    else:
-        import httpx  # only needed here
-
-        try:
-            with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as resp:
-                resp.raise_for_status()
-                buf = bytearray()
-                for chunk in resp.iter_bytes():
-                    buf += chunk
-                    if len(buf) > MAX_UPLOAD_BYTES:
-                        break  # enough to say it is too large
-                data = bytes(buf)
-        except httpx.HTTPError as exc:
-            raise ImageRejected(f"could not download it ({type(exc).__name__})") from None
-    check_upload(url.rsplit("/", 1)[-1][:60], data)
-    return data
-
-
 def resized_png(data: bytes, width: int, height: int) -> bytes:
     """The image resized to exactly width x height, as PNG."""
     with _open(data) as img:
@@ -240,3 +237,136 @@ def resized_png(data: bytes, width: int, height: int) -> bytes:
                 (width, height), Image.Resampling.LANCZOS
             )
         )
+
+
+# --------------------------------------------------------------------------- Paint's intake
+
+_ORIENTATION = 0x0112  # the EXIF orientation tag: 1 upright, 2-8 mirrored and/or turned
+_JPEG_QUALITIES = (92, 85, 75, 62, 50, 40)
+_WEBP_QUALITIES = (90, 75, 60, 45)
+
+
+class _TooLarge(Exception):
+    """An encoder's output passed its byte cap."""
+
+
+class _CappedBuffer(io.BytesIO):
+    """An output buffer that stops the encoder as soon as it passes ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, b) -> int:  # type: ignore[no-untyped-def, override]
+        if self.tell() + memoryview(b).nbytes > self.limit:
+            raise _TooLarge
+        return super().write(b)
+
+
+def _encoded(img: Image.Image, fmt: str, limit: int, **options: object) -> bytes | None:
+    """The image encoded as ``fmt``, or None as soon as it grows past ``limit`` bytes."""
+    out = _CappedBuffer(limit)
+    try:
+        img.save(out, fmt, **options)
+    except _TooLarge:
+        return None
+    return out.getvalue()
+
+
+def encode_to_fit(image: Image.Image | bytes, max_bytes: int) -> tuple[bytes, str]:
+    """(bytes, MIME) of at most ``max_bytes``: PNG if it fits, else JPEG (WebP when the image
+    has transparency) at falling quality; bytes already that small and accepted stay as they
+    are. ImageRejected when even the lowest quality is too large."""
+    if isinstance(image, bytes | bytearray):
+        data, mime = image if isinstance(image, bytes) else bytes(image), sniff_mime(image)
+        if len(data) <= max_bytes and mime in EXTENSIONS:
+            return data, mime
+        image = _open(data)
+    alpha = "A" in image.getbands() or "transparency" in image.info
+    mode = "RGBA" if alpha else "RGB"
+    img = image if image.mode == mode else image.convert(mode)
+    icc = image.info.get("icc_profile")
+    found = _encoded(img, "PNG", max_bytes, icc_profile=icc)
+    if found is not None:
+        return found, "image/png"
+    fmt, qualities = ("WEBP", _WEBP_QUALITIES) if alpha else ("JPEG", _JPEG_QUALITIES)
+    for quality in qualities:
+        found = _encoded(img, fmt, max_bytes, quality=quality, icc_profile=icc)
+        if found is not None:
+            return found, Image.MIME[fmt]
+    raise ImageRejected(f"can't be made {_mb(max_bytes)} or smaller")
+
+
+def _orientation(data: bytes) -> int:
+    """The EXIF orientation of image bytes (1 when there is none or they can't be read)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format == "PNG" and b"eXIf" not in data:  # PNG's getexif() decodes it all
+                return 1
+            return int(img.getexif().get(_ORIENTATION) or 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, TypeError):
+        return 1
+    except Image.DecompressionBombError:  # not an OSError: check_upload says why
+        return 1
+
+
+def upright(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
+    """The image turned as its EXIF orientation says, re-encoded once in its own format where
+    it fits in ``max_bytes`` (else as :func:`encode_to_fit` does); the same bytes when there
+    is nothing to turn. The EXIF block is not carried over. ImageRejected if undecodable."""
+    if _orientation(data) not in range(2, 9):
+        return data
+    fmt = {"MPO": "JPEG"}.get(_format_of(data) or "", _format_of(data))
+    with _open(data) as img:  # decoded (pixel cap first) and turned
+        if fmt in ("JPEG", "WEBP"):
+            options = {"quality": 95, "icc_profile": img.info.get("icc_profile")}
+            found = _encoded(img, fmt, max_bytes, **options)
+            if found is not None:
+                return found
+        return encode_to_fit(img, max_bytes)[0]
+
+
+def _open_at_least(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """The image decoded no larger than needed for ``size`` (a JPEG at 1/2, 1/4 or 1/8 scale
+    when that still covers it); the pixel cap is checked before anything is decoded."""
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ImageRejected(_TOO_MANY_PIXELS) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected("not an image") from exc
+    _pixel_guard(img)
+    if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # turned a quarter: sides swap
+        size = (size[1], size[0])
+    try:
+        img.draft(None, size)
+        img.load()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageRejected("not an image") from exc
+    return ImageOps.exif_transpose(img, in_place=True) or img
+
+
+def display_copy(data: bytes, max_side: int, max_bytes: int = 2_000_000) -> bytes:
+    """A copy for showing, at most ``max_side`` px on its long side (the same bytes when the
+    image is that small already); a large image is never decoded at full size when it is a
+    JPEG, and never copied or converted at full size."""
+    width, height = image_size(data)
+    if max(width, height) <= max_side and sniff_mime(data) in EXTENSIONS:
+        return data
+    scale = max_side / max(width, height)
+    img = _open_at_least(data, (round(width * scale), round(height * scale)))
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=1.0)
+    return encode_to_fit(img, max_bytes)[0]
+
+
+def resized_to_fit(
+    data: bytes, width: int, height: int, max_bytes: int = MAX_UPLOAD_BYTES
+) -> tuple[bytes, str]:
+    """The image resized to exactly width x height, as (bytes, MIME) of at most ``max_bytes``
+    (see :func:`encode_to_fit`); a JPEG is decoded at a reduced scale when that still covers it."""
+    img = _open_at_least(data, (width, height))
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
+    resized = img.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    img.close()
+    return encode_to_fit(resized, max_bytes)

@@ -18,6 +18,7 @@ from mjstudio.images import (
     check_upload,
     data_url_bytes,
     image_size,
+    resized_png,
     sniff_extension,
     sniff_mime,
     split_grid,
@@ -26,6 +27,7 @@ from mjstudio.images import (
     to_data_url,
     zip_images,
 )
+from tests.api import servers
 
 QUADRANT_COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
 
@@ -262,3 +264,64 @@ def test_sniff_extension_and_mime_by_content(fmt: str, ext: str, mime: str) -> N
 def test_sniff_unknown_bytes() -> None:
     assert sniff_extension(b"<html>") == "bin"
     assert sniff_mime(b"<html>") == "application/octet-stream"
+
+
+# --------------------------------------------------------------------------- pixel caps
+
+
+@pytest.mark.parametrize("decoder", [split_grid, thumbnail, lambda d: resized_png(d, 8, 8)])
+def test_decoding_refuses_images_over_the_pixel_cap(decoder) -> None:
+    bomb = servers.bomb_png()  # 9000 x 9500 = 85.5 M pixels: over MAX_PIXELS, under Pillow's
+    assert len(bomb) < 100_000 and image_size(bomb) == (9000, 9500)
+    with pytest.raises(ImageRejected, match="9000x9500 pixels is too large"):
+        decoder(bomb)
+
+
+def test_a_header_past_pillows_own_bomb_limit_is_rejected_not_raised() -> None:
+    huge = servers.bomb_png(40_000, 40_000, rows=1)  # 1.6 G pixels declared
+    for call in (split_grid, thumbnail, image_size):
+        with pytest.raises(ImageRejected, match="too many pixels"):
+            call(huge)
+    assert sniff_extension(huge) == "bin"
+
+
+# --------------------------------------------------------------------------- Paint's pasted URL
+
+
+@pytest.fixture
+def paint_fetch(monkeypatch: pytest.MonkeyPatch):
+    """Paint's `fetch(url)` with the settings read afresh (and nothing cached between tests)."""
+    from components import mask_canvas, services
+
+    def use(**env: str):
+        for name in ("MJSTUDIO_ALLOW_PRIVATE_URLS", "MJSTUDIO_FETCH_TIMEOUT"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        services.settings.clear()
+        mask_canvas.fetch.clear()
+        return mask_canvas.fetch
+
+    yield use
+    services.settings.clear()
+    mask_canvas.fetch.clear()
+
+
+def test_a_pasted_url_is_fetched_through_the_fence(paint_fetch) -> None:
+    png = encode(solid(), "PNG")
+    routes = {"/a.png": lambda h: servers.send(h, 200, png), "/drip": servers.drip}
+    with servers.serve(routes) as (url, seen):
+        fetch = paint_fetch()
+        for target in (f"{url}/a.png", "http://169.254.169.254/latest/", "file:///etc/passwd"):
+            with pytest.raises(ImageRejected, match="could not be fetched"):
+                fetch(target)
+        assert seen.requests == []  # loopback is private: refused before connecting
+        assert paint_fetch(MJSTUDIO_ALLOW_PRIVATE_URLS="1")(f"{url}/a.png") == png
+        slow = paint_fetch(MJSTUDIO_ALLOW_PRIVATE_URLS="1", MJSTUDIO_FETCH_TIMEOUT="1")
+        with pytest.raises(ImageRejected, match="timed out"):
+            slow(f"{url}/drip")
+
+
+def test_a_pasted_data_url_needs_no_fetch(paint_fetch) -> None:
+    png = encode(solid(), "PNG")
+    assert paint_fetch()(to_data_url(png, "image/png")) == png

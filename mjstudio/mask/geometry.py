@@ -121,10 +121,13 @@ class Fit:
         width: int,
         height: int,
     ) -> Fit:
-        """The component's fit when it has sent one (None on the first run), else stretch."""
-        if background_fit:
-            return cls.from_component(background_fit)
-        return cls.stretch(canvas_width, canvas_height, width, height)
+        """The component's fit when it has sent one (None on the first run), else stretch;
+        in the source's width x height pixels even when the canvas shows a smaller copy."""
+        if not background_fit:
+            return cls.stretch(canvas_width, canvas_height, width, height)
+        fit = cls.from_component(background_fit)
+        same = (fit.natural_width, fit.natural_height) == (width, height)
+        return fit if same else fit.resized(width, height)
 
     def resized(self, width: int, height: int) -> Fit:
         """The same placement on the canvas for the image resized to width x height."""

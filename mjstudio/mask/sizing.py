@@ -11,6 +11,11 @@ from dataclasses import dataclass, replace
 from mjstudio.mask.shapes import MaskError
 
 MIN_SIDE, MAX_SIDE = 500, 4096  # the providers' accepted source-image side, in pixels
+MIN_PAINT_SIDE = 64  # a smaller side is refused: upscaling it to 500 px would be mostly guessing
+SIZES_TEXT = (
+    f"Paint sends source images of {MIN_SIDE}-{MAX_SIDE} px per side (the provider's range). "
+    f"Others are offered resized to fit; images under {MIN_PAINT_SIDE} px per side are refused."
+)
 
 
 def fit_to_provider_range(width: int, height: int) -> tuple[int, int, float]:
@@ -40,6 +45,12 @@ def size_problem(width: int, height: int) -> str:
     """Why the provider refuses a source image of this size, or "" when it accepts it."""
     if in_provider_range(width, height):
         return ""
+    if 0 < min(width, height) < MIN_PAINT_SIDE:
+        return (
+            f"The source image is {width}x{height} px: too small to paint on. Paint takes "
+            f"images of at least {MIN_PAINT_SIDE} px per side (the provider accepts "
+            f"{MIN_SIDE}-{MAX_SIDE}): use a larger image."
+        )
     try:
         w2, h2, _ = fit_to_provider_range(width, height)
         hint = f" Resize it to {w2}x{h2} px first."
@@ -67,6 +78,7 @@ class SizePlan:
     send_width: int
     send_height: int
     message: str = ""  # why the source can't be sent as it is; empty when it can
+    usable: bool = True  # False: too small to paint on at all (no canvas, nothing to send)
 
     @property
     def in_range(self) -> bool:
@@ -93,8 +105,22 @@ def plan_source(width: int, height: int) -> SizePlan:
     message = size_problem(width, height)
     if not message:
         return SizePlan(width, height, width, height)
+    if 0 < min(width, height) < MIN_PAINT_SIDE:
+        return SizePlan(width, height, width, height, message, usable=False)
     try:
         send_width, send_height, _ = fit_to_provider_range(width, height)
     except MaskError:
         send_width, send_height = width, height  # too narrow or empty: nothing to offer
     return SizePlan(width, height, send_width, send_height, message)
+
+
+def display_size(
+    width: int, height: int, box: tuple[int, int], min_long_side: int
+) -> tuple[int, int]:
+    """The canvas size on the page: inside ``box``, the aspect ratio kept; a small image is
+    shown enlarged until its long side reaches ``min_long_side`` (still inside the box)."""
+    if min(width, height) <= 0:
+        raise MaskError("The source image has no size.")
+    grow = max(1.0, min_long_side / max(width, height))
+    scale = min(box[0] / width, box[1] / height, grow)
+    return max(1, round(width * scale)), max(1, round(height * scale))

@@ -1,4 +1,11 @@
-"""Loading reference images from http(s) or data: URLs, with the provider's checks."""
+"""Loading reference images from http(s) or data: URLs, with the provider's checks.
+
+http(s) URLs are fetched through the outbound fence (``mjstudio.api.fence``): a visitor's
+reference URL cannot make the sandbox probe the server's network. Unless the caller passes its
+own policy, the sandbox's own host is taken to be this machine's loopback (by name: 127.0.0.1,
+localhost, ::1, where the studio serves uploads); private, link-local and metadata addresses are
+refused, with one deadline and the byte cap for the whole fetch.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,19 @@ import binascii
 import io
 import logging
 import warnings
+from dataclasses import replace
 
-import httpx
 from PIL import Image
+
+from mjstudio.api import fence as outbound
+from mjstudio.api.errors import FetchRefused, ResultTooLarge
 
 log = logging.getLogger(__name__)
 
 ALLOWED_FORMATS = {"JPEG": "JPG", "PNG": "PNG", "WEBP": "WebP"}
 MAX_PIXELS = 50_000_000
+# The stand-in provider runs on this machine: its own host is the loopback, by name.
+DEFAULT_FENCE = outbound.FencePolicy(own_hosts=outbound.LOOPBACK_NAMES)
 
 
 class ImageFetchError(Exception):
@@ -41,33 +53,22 @@ def read_data_url(url: str, max_bytes: int) -> bytes:
     return data
 
 
-def download(url: str, max_bytes: int, timeout_s: float) -> bytes:
-    """GET the URL (following redirects), stopping once it passes ``max_bytes``."""
+def download(
+    url: str, max_bytes: int, timeout_s: float, fence: outbound.FencePolicy | None = None
+) -> bytes:
+    """GET the URL through the fence: ``timeout_s`` for the whole fetch, ``max_bytes`` at most."""
+    policy = replace(fence or DEFAULT_FENCE, max_bytes=max_bytes, deadline_s=timeout_s)
     try:
-        with (
-            httpx.Client(timeout=timeout_s, follow_redirects=True) as client,
-            client.stream("GET", url) as resp,
-        ):
-            return _read_capped(resp, max_bytes)
-    except httpx.HTTPError as exc:
-        log.info("image %s not fetched: %r", describe(url), exc)
-        raise ImageFetchError("could not be fetched") from None
-
-
-def _read_capped(resp: httpx.Response, max_bytes: int) -> bytes:
-    if resp.status_code != 200:
-        raise ImageFetchError(f"answered HTTP {resp.status_code}")
-    too_big = ImageFetchError(f"is larger than {_mb(max_bytes)}")
-    declared = resp.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_big
-    chunks, total = [], 0
-    for chunk in resp.iter_bytes():
-        total += len(chunk)
-        if total > max_bytes:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+        got = outbound.get(url, policy)
+    except ResultTooLarge:
+        raise ImageFetchError(f"is larger than {_mb(max_bytes)}") from None
+    except FetchRefused as exc:
+        log.info("image %s not fetched: %s", describe(url), exc.message)
+        reason = f" ({exc.reason})" if exc.reason else ""
+        raise ImageFetchError(f"could not be fetched{reason}") from None
+    if got.status_code != 200:
+        raise ImageFetchError(f"answered HTTP {got.status_code}")
+    return got.content
 
 
 def decode(data: bytes) -> Image.Image:
@@ -88,12 +89,14 @@ def decode(data: bytes) -> Image.Image:
     return img
 
 
-def load_image(url: str, max_bytes: int, timeout_s: float = 5.0) -> Image.Image:
+def load_image(
+    url: str, max_bytes: int, timeout_s: float = 5.0, fence: outbound.FencePolicy | None = None
+) -> Image.Image:
     """Fetch and decode one image URL; raises ImageFetchError saying why it cannot be used."""
     url = url.strip()
     if url.lower().startswith("data:"):
         return decode(read_data_url(url, max_bytes))
-    return decode(download(url, max_bytes, timeout_s))
+    return decode(download(url, max_bytes, timeout_s, fence))
 
 
 def describe(url: str, limit: int = 80) -> str:

@@ -299,24 +299,54 @@ def palette_of(img: Image.Image, colours: int = 5) -> tuple[tuple[int, int, int]
     return tuple(sorted(found, key=lambda c: sum(c)))  # type: ignore[arg-type]
 
 
-def vary(parent: Image.Image, kind: int = 0, prompt: str | None = None) -> list[Image.Image]:
-    """Four variations: kind 0 subtle, kind 1 strong; a remix prompt tints toward its colours."""
+SUBTLE_SHARE = 0.6  # Subtle moves at most this share of the way to the nearest grid sibling
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
+
+
+def subtle_change(
+    base: Image.Image, art: Image.Image, rng: np.random.Generator, siblings: Sequence[Image.Image]
+) -> Image.Image:
+    """The source with a soft, low-frequency change; kept nearer than its nearest sibling."""
+    keep = np.asarray(base, dtype=np.float32)
+    soft = ImageFilter.GaussianBlur(max(base.size) / 48)
+    warped = np.asarray(displace(base, 0.001 * min(base.size), rng, 1.5), dtype=np.float32)
+    drift = np.asarray(art.filter(soft), np.float32) - np.asarray(base.filter(soft), np.float32)
+    delta = warped - keep + 0.08 * drift
+    near = [_distance(np.asarray(s.convert("RGB").resize(base.size)), keep) for s in siblings]
+    limit = SUBTLE_SHARE * min(near, default=math.inf)
+    moved = float(np.abs(delta).mean())
+    if moved > limit:
+        delta *= limit / moved
+    return Image.fromarray(np.rint(keep + delta).clip(0, 255).astype(np.uint8))
+
+
+def vary(
+    parent: Image.Image,
+    kind: int = 0,
+    prompt: str | None = None,
+    siblings: Sequence[Image.Image] = (),
+) -> list[Image.Image]:
+    """Four variations: kind 0 subtle (nearer than ``siblings``), kind 1 strong; a remix
+    prompt tints toward its colours."""
     base = parent.convert("RGB")
     if max(base.size) > LONG_SIDE:
         base = ImageOps.contain(base, (LONG_SIDE, LONG_SIDE), LANCZOS)
     seed = seed_of("vary", digest(base))
-    own = Look(palette_of(base), motifs_for([], seed), seed)
     remix = look_for(prompt) if prompt else None
-    strength = 0.12 if kind == 0 else 0.5
+    look = remix or Look(palette_of(base), motifs_for([], seed), seed)
     out = []
     for i in range(4):
         rng = rng_for("vary", seed, kind, prompt, i)
-        img = displace(base, strength * 0.05 * min(base.size), rng, 1 + 4 * strength)
-        if kind == 1:
+        if kind == 0:
+            img = subtle_change(base, render_art(look, base.size, i, 12), rng, siblings)
+        else:
+            img = displace(base, 0.025 * min(base.size), rng, 3.0)
             centre = (0.5 + 0.1 * rng.uniform(-1, 1), 0.5 + 0.1 * rng.uniform(-1, 1))
             img = img.resize(img.size, LANCZOS, box=_crop_box(img.size, img.size, 1.12, centre))
-        art = render_art(remix or own, base.size, i, int(100 * strength))
-        img = Image.blend(img, art, 0.05 + 0.5 * (strength - 0.1))
+            img = Image.blend(img, render_art(look, base.size, i, 50), 0.25)
         if remix:
             img = tint(img, remix, 0.35)
         out.append(draw_mark(img))

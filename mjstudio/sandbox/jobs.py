@@ -60,7 +60,9 @@ def check_prompt(prompt: str | None, blocked: Sequence[str]) -> None:
 def fetch(url: str, settings: SandboxSettings, what: str) -> Image.Image:
     """Load one image URL, turning any problem into INVALID_IMAGE_URL."""
     try:
-        return load_image(url, settings.max_image_bytes, settings.fetch_timeout_s)
+        return load_image(
+            url, settings.max_image_bytes, settings.fetch_timeout_s, settings.fence_for(url)
+        )
     except ImageFetchError as exc:
         message = f"{what} ({describe(url)}) {exc}."
         raise TaskFailure("INVALID_IMAGE_URL", message) from None
@@ -96,6 +98,23 @@ def parent_image(ctx: JobContext, parent_id: str, index: int, asked_ms: int) -> 
         raise fail("has lost its result files") from None
 
 
+def sibling_images(ctx: JobContext, parent_id: str, index: int) -> list[Image.Image]:
+    """The other images of the parent's grid (those still readable), for Vary (Subtle)."""
+    parent = ctx.store.get(parent_id)
+    if parent is None:
+        return []
+    out = []
+    for k, name in enumerate(parent.files):
+        if k == index:
+            continue
+        try:
+            with Image.open(ctx.store.file_path(parent, name)) as img:
+                out.append(img.convert("RGB"))
+        except OSError:
+            continue
+    return out
+
+
 def paint_mask(task: UploadPaint, source: Image.Image, settings: SandboxSettings) -> Image.Image:
     """The mask of an upload-paint task in source pixels (255 = regenerate)."""
     if task.mask.areas:
@@ -125,7 +144,8 @@ def render(record: SandboxTask, ctx: JobContext) -> list[Image.Image]:
         return imaging.paint(task.prompt, source, mask, canvas, img_pos, style)
     parent = parent_image(ctx, task.taskId, task.imageIndex, record.created_ms)
     if isinstance(task, Vary):
-        return imaging.vary(parent, task.type, task.prompt)
+        siblings = sibling_images(ctx, task.taskId, task.imageIndex) if task.type == 0 else []
+        return imaging.vary(parent, task.type, task.prompt, siblings)
     assert isinstance(task, Upscale)
     return [imaging.upscale(parent, task.type)]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,6 +17,7 @@ from mjstudio.api.contract import TaskState, TaskStatus
 
 log = logging.getLogger(__name__)
 PENDING_SHARE = 0.2
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def now_ms() -> int:
@@ -148,6 +151,15 @@ class SandboxLedger:
         tmp = path.with_name(name + ".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+
+    def remove(self, record: SandboxTask) -> None:
+        """Forget a task: its record and its result files, in memory and on disk."""
+        with self._lock:
+            self._records.pop(record.task_id, None)
+            self._tokens.pop(record.token, None)
+            (self.tasks_dir / f"{record.task_id}.json").unlink(missing_ok=True)
+        if _TOKEN_RE.fullmatch(record.token):  # a hand-edited record never reaches outside
+            shutil.rmtree(self.files_dir / record.token, ignore_errors=True)
 
     def _remember(self, record: SandboxTask) -> None:
         with self._lock:

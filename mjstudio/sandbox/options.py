@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from mjstudio.api.fence import FencePolicy
 
 DEFAULT_BLOCKED_WORDS = ("gore", "nsfw", "blood", "nude", "porn", "massacre")
 FIFTEEN_DAYS_S = 15 * 24 * 3600.0
+ONE_DAY_S = 24 * 3600.0
 TEN_MB = 10 * 1024 * 1024
 
 
@@ -21,7 +25,8 @@ class SandboxSettings:
     rate_limit_per_minute: int = 10_000
     max_concurrent: int = 1_000
     blocked_words: tuple[str, ...] = field(default=DEFAULT_BLOCKED_WORDS)
-    result_ttl_s: float = FIFTEEN_DAYS_S
+    result_ttl_s: float = FIFTEEN_DAYS_S  # results expire, then the task and its files go
+    prune_every_s: float = ONE_DAY_S  # expired tasks are deleted at start and this often
     data_dir: Path | None = None
     public_base_url: str | None = None
     max_image_bytes: int = TEN_MB
@@ -30,6 +35,11 @@ class SandboxSettings:
     callback_attempts: int = 3
     # Headers besides auth_header that also carry the bare key (no "Bearer"), e.g. ("x-api-key",).
     extra_auth_headers: tuple[str, ...] = ()
+    # Embedded in a studio: the origins (scheme://host:port) whose images it may fetch even on a
+    # private address (the studio's own upload links); None for a stand-alone sandbox, which
+    # trusts this machine's loopback by name.
+    trusted_origins: set[str] | None = None
+    allow_private_urls: bool = False
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -53,6 +63,15 @@ class SandboxSettings:
         if self.auth_header.strip().lower() in {h.lower() for h in names}:
             raise ValueError("extra_auth_headers must not repeat auth_header")
         return names
+
+    def fence_for(self, url: str) -> FencePolicy | None:
+        """The outbound policy for a reference URL (None: the stand-alone default)."""
+        if self.trusted_origins is None:
+            return None
+        parts = urlsplit(url)
+        trusted = f"{parts.scheme}://{parts.netloc}".lower() in self.trusted_origins
+        own = frozenset({parts.hostname or ""}) if trusted else frozenset()
+        return FencePolicy(allow_private=self.allow_private_urls, own_hosts=own)
 
     @property
     def bearer(self) -> bool:

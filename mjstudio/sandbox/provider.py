@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import secrets
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 from mjstudio.api.contract import TaskRequest, TaskState
 from mjstudio.sandbox.callbacks import deliver
+from mjstudio.sandbox.fetch import DEFAULT_FENCE
 from mjstudio.sandbox.imaging import to_png
 from mjstudio.sandbox.jobs import JobContext, TaskFailure, render
 from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask, now_ms
@@ -49,6 +52,9 @@ class Sandbox:
         self._active: dict[str, SandboxTask] = {}
         self._timers: dict[str, threading.Timer] = {}
         self._closed = False
+        self._pruned_at = time.monotonic()
+        self.store.load()
+        self.prune_expired()
         self._resume()
 
     @property
@@ -58,6 +64,7 @@ class Sandbox:
 
     def check_rate(self) -> None:
         """Count a request against the per-minute limit; 429 past it."""
+        self._prune_now_and_then()
         wait = self.window.hit()
         if wait is not None:
             limit = self.settings.rate_limit_per_minute
@@ -104,6 +111,26 @@ class Sandbox:
         if not path.is_file():
             raise ApiError(404, "Result file not found.")
         return path
+
+    def prune_expired(self) -> int:
+        """Delete the tasks (records and result files) whose results have expired; how many."""
+        oldest = now_ms() - self.settings.result_ttl_s * 1000
+        expired = [r for r in self.store.all() if (r.complete_ms or math.inf) < oldest]
+        for record in expired:
+            self.store.remove(record)
+        if expired:
+            log.info("sandbox: deleted %d expired task(s)", len(expired))
+        return len(expired)
+
+    def _prune_now_and_then(self) -> None:
+        """Start a prune in the background when the last one is ``prune_every_s`` old."""
+        with self._lock:
+            due = time.monotonic() - self._pruned_at >= self.settings.prune_every_s
+            if due:
+                self._pruned_at = time.monotonic()
+        if due and not self._closed:
+            with contextlib.suppress(RuntimeError):  # shut down meanwhile
+                self._pool.submit(self.prune_expired)
 
     def close(self) -> None:
         """Stop work and timers (unfinished tasks resume on the next start)."""
@@ -155,7 +182,9 @@ class Sandbox:
     def _callback(self, record: SandboxTask) -> None:
         base = self.settings.public_base_url or record.base_url
         data = record.status_data(max(now_ms(), record.complete_ms or 0), base)
-        if not deliver(record.callback_url or "", data, self.settings.callback_attempts):
+        url = record.callback_url or ""
+        fence = self.settings.fence_for(url) or DEFAULT_FENCE
+        if not deliver(url, data, self.settings.callback_attempts, fence=fence):
             log.warning("callback for task %s given up", record.task_id)
         if not self._closed:
             self.store.update(record, callback_sent=True)
@@ -164,7 +193,7 @@ class Sandbox:
 
     def _resume(self) -> None:
         now = now_ms()
-        for record in self.store.load():
+        for record in self.store.all():
             if record.done_ms is None:
                 self._active[record.task_id] = record
                 self._pool.submit(self._work, record)

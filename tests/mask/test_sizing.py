@@ -10,9 +10,12 @@ from shapely import box
 from mjstudio.mask.geometry import Fit, MaskError, build_mask, send_fit, to_image_pixels
 from mjstudio.mask.sizing import (
     MAX_SIDE,
+    MIN_PAINT_SIDE,
     MIN_SIDE,
+    SIZES_TEXT,
     SizePlan,
     check_source_size,
+    display_size,
     in_provider_range,
     plan_source,
     size_problem,
@@ -73,6 +76,8 @@ def test_every_plan_sends_an_accepted_size_or_says_why_not(width, height):
         assert in_provider_range(*plan.send_size)
         assert abs(plan.send_width / plan.send_height - width / height) <= 0.01 * width / height
         assert plan.as_is().send_size == (width, height)
+    elif min(width, height) < MIN_PAINT_SIDE:
+        assert not plan.usable and "too small to paint on" in plan.message
     elif not plan.in_range:
         assert "Crop it closer to square" in plan.message
         assert min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE
@@ -100,3 +105,50 @@ def test_a_resized_send_makes_a_mask_the_source_size_could_not():
         {"width": 750, "height": 500, "points": [75, 50, 150, 50, 150, 100, 75, 100]}
     ]
     assert result.point_count == 4
+
+
+# --- tiny sources and the canvas's size on the page (issue 8, item 18) ----------------------
+
+
+@pytest.mark.parametrize("size", [(1, 1), (63, 800), (800, 63), (40, 40)])
+def test_a_tiny_source_is_refused_with_a_message_not_upscaled(size):
+    plan = plan_source(*size)
+    assert not plan.usable and not plan.needs_resize and plan.send_size == size
+    assert f"{size[0]}x{size[1]} px: too small to paint on" in plan.message
+    assert f"at least {MIN_PAINT_SIDE} px per side" in plan.message
+    assert "Resize it" not in plan.message
+    with pytest.raises(MaskError, match="too small to paint on"):
+        check_source_size(*size)
+
+
+def test_a_small_but_usable_source_is_offered_resized_up():
+    plan = plan_source(64, 80)
+    assert plan.usable and plan.needs_resize and plan.send_size == (500, 625)
+    assert "Resize it to 500x625 px first." in plan.message
+    assert plan_source(1024, 768).usable
+    assert "500-4096 px per side" in SIZES_TEXT and f"under {MIN_PAINT_SIDE} px" in SIZES_TEXT
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        ((1, 1), (480, 480)),  # enlarged to a usable size, not a 1x1 canvas
+        ((64, 64), (480, 480)),
+        ((300, 200), (480, 320)),
+        ((800, 600), (760, 570)),  # big ones fit the box
+        ((8900, 8900), (620, 620)),
+        ((1000, 5000), (124, 620)),
+        ((10_000, 10), (760, 1)),
+    ],
+)
+def test_the_canvas_has_a_sensible_size_on_the_page(size, shown):
+    assert display_size(*size, (760, 620), 480) == shown
+
+
+def test_a_fit_reported_for_a_smaller_display_copy_is_in_source_pixels():
+    reported = {"natural_width": 1520, "natural_height": 1013, "scale_x": 0.5, "scale_y": 0.5}
+    reported |= {"offset_x": 0, "offset_y": 0}  # the canvas shows a 1520 px copy of a 6000 px photo
+    fit = Fit.resolve(reported, 760, 506, 6000, 4000)
+    assert (fit.natural_width, fit.natural_height) == (6000, 4000)
+    region = to_image_pixels(box(380, 253, 760, 506), fit)
+    assert region.bounds == pytest.approx((3000, 2000, 6000, 4000), abs=5)

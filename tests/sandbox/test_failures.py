@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from mjstudio.api.fence import FencePolicy
+from mjstudio.sandbox.fetch import ImageFetchError, load_image
+from tests.api import servers
 from tests.sandbox import helpers
 from tests.sandbox.conftest import TEN_MB, Parent
 from tests.sandbox.server import free_port
@@ -24,6 +27,9 @@ class Hosts:
     def file(self, name: str) -> str:
         """The URL of a file on the image host."""
         return f"{self.image_host}/files/{name}"
+
+
+METADATA_URL = "http://169.254.169.254/latest/meta-data/"
 
 
 def _i2i(url: str) -> dict[str, Any]:
@@ -72,6 +78,8 @@ CASES: dict[str, tuple[Callable[[Hosts], dict[str, Any]], str]] = {
         "INVALID_IMAGE_URL",
     ),
     "http 404": (lambda h: _i2i(h.file("missing.png")), "INVALID_IMAGE_URL"),
+    "metadata url": (lambda h: _i2i(METADATA_URL), "INVALID_IMAGE_URL"),
+    "private url": (lambda h: _i2i("http://10.11.12.13/x.png"), "INVALID_IMAGE_URL"),
     "not an image": (lambda h: _i2i(h.file("notes.txt")), "INVALID_IMAGE_URL"),
     "gif": (lambda h: _i2i(h.file("anim.gif")), "INVALID_IMAGE_URL"),
     "gif data url": (lambda h: _i2i(_gif_data_url()), "INVALID_IMAGE_URL"),
@@ -122,6 +130,12 @@ def test_messages_say_what_went_wrong(outcomes: dict) -> None:
     assert "does not exist" in outcomes["unknown parent"][0]["failMsg"]
 
 
+def test_reference_urls_are_fenced(outcomes: dict) -> None:
+    """The sandbox never fetches a metadata or private address, even behind a redirect."""
+    assert "metadata address refused" in outcomes["metadata url"][0]["failMsg"]
+    assert "private address refused" in outcomes["private url"][0]["failMsg"]
+
+
 def test_blocked_words_match_whole_words_only(api: httpx.Client) -> None:
     data = helpers.run(api, {"mode": "text-to-image", "prompt": "a bloodhound in the snow"})
     assert data["state"] == "success"
@@ -140,3 +154,47 @@ def test_failed_parent_is_an_invalid_task_id(api: httpx.Client, outcomes: dict) 
     data = helpers.run(api, {"mode": "vary", "taskId": failed_id, "imageIndex": 0, "type": 1})
     assert_failed(data, "INVALID_TASK_ID")
     assert "failed" in data["failMsg"]
+
+
+# --------------------------------------------------------------------------- the fetch itself
+
+
+def _load_fails(url: str, timeout_s: float = 5.0) -> str:
+    with pytest.raises(ImageFetchError) as err:
+        load_image(url, TEN_MB, timeout_s)
+    return str(err.value)
+
+
+def test_a_redirect_to_a_refused_address_is_not_followed() -> None:
+    routes = {
+        "/to-metadata": lambda h: servers.redirect(h, METADATA_URL),
+        "/to-private": lambda h: servers.redirect(h, "http://10.11.12.13/x.png"),
+        "/to-file": lambda h: servers.redirect(h, "file:///etc/passwd"),
+    }
+    with servers.serve(routes) as (url, _):
+        assert "metadata address refused" in _load_fails(f"{url}/to-metadata")
+        assert "private address refused" in _load_fails(f"{url}/to-private")
+        assert "only http and https" in _load_fails(f"{url}/to-file")
+
+
+def test_redirects_are_limited_and_the_deadline_is_total() -> None:
+    png = helpers.encode(helpers.photo((32, 32)))
+
+    def hops(h) -> None:
+        left = int(h.path.rsplit("/", 1)[1])
+        if left:
+            servers.redirect(h, f"/hop/{left - 1}")
+        else:
+            servers.send(h, 200, png)
+
+    with servers.serve({"/hop/": hops, "/drip": servers.drip}) as (url, _):
+        assert load_image(f"{url}/hop/3", TEN_MB).size == (32, 32)
+        assert "too many redirects" in _load_fails(f"{url}/hop/4")
+        assert "timed out" in _load_fails(f"{url}/drip", timeout_s=1.0)
+
+
+def test_a_policy_can_refuse_even_the_loopback() -> None:
+    strict = FencePolicy()
+    with servers.serve({}) as (url, seen), pytest.raises(ImageFetchError, match="private"):
+        load_image(f"{url}/x.png", TEN_MB, 5.0, fence=strict)
+    assert seen.requests == []
