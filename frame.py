@@ -2,12 +2,16 @@
 
 import streamlit as st
 
-from components import session, sidebar, sitemap
+from components import problems, session, sidebar, sitemap
 
 st.set_page_config(page_title="MJ Studio", page_icon=":art:", layout="wide")
 session.init()
+problems.new_run()
 page = sitemap.navigation()
 session.arrive(page.url_path)
 sidebar.provider_banner()
-sidebar.render()
-page.run()
+with problems.store_guard():  # a data folder that can't be used: one banner, no traceback
+    sidebar.render()
+    problems.recovered_notice()
+with problems.store_guard():
+    page.run()

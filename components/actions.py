@@ -1,30 +1,102 @@
-"""What a designer can do with a task: U/V, re-run, reuse its settings, download."""
+"""What a designer can do with a task: generate, U/V, re-run, reuse its settings, download.
+
+One submission makes one task, however often it is clicked. Each render of a form (and of a
+task's buttons) gets a token from components/session.py; the buttons' keys carry it, so every
+click on that render, a double click included, submits that token: Studio.submit stores one
+task per token, and a click arriving after the token was renewed hits a button no longer drawn.
+While a form's task is stored and handed to the tracker its button reads "Sending…", disabled.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import services, session
+from components.plain import plain
 from components.sitemap import MODE_PAGES
 from mjstudio import images
 from mjstudio.api.contract import DEFAULT_SPEED, DEFAULT_VERSION, InvalidRequest, build_input
 from mjstudio.api.prompt import with_flags
 from mjstudio.tasks.record import TaskRecord
 
+LABEL = "Generate"
+SENDING = "Sending…"
 
-def submit(task_input, *, parent: TaskRecord | None = None, index: int | None = None) -> TaskRecord:
-    """Store and send a validated input under the active connection; it joins the feed."""
+
+def submit(
+    task_input,
+    *,
+    submission: str,
+    parent: TaskRecord | None = None,
+    index: int | None = None,
+) -> TaskRecord:
+    """Store and send a validated input once per submission token; it joins the feed."""
     record = services.studio().submit(
-        services.connection(), task_input, parent=parent, parent_index=index
+        services.connection(),
+        task_input,
+        parent=parent,
+        parent_index=index,
+        submission=submission,
     )
     session.add_to_feed(record.id)
     return record
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A form's Generate button as drawn on this run; ``clicked`` when it was submitted."""
+
+    form: str
+    token: str
+    icon: str
+    slot: DeltaGenerator
+    clicked: bool
+
+
+def generate_button(form: str, *, icon: str) -> Submission:
+    """Draw the form's Generate button (inside the ``st.form`` block)."""
+    token = session.nonce(form)
+    slot = st.empty()
+    clicked = _draw(slot, form, token, icon)
+    return Submission(form=form, token=token, icon=icon, slot=slot, clicked=clicked)
+
+
+def _draw(slot: DeltaGenerator, form: str, token: str, icon: str) -> bool:
+    return slot.form_submit_button(LABEL, type="primary", icon=icon, key=f"{form}:go:{token}")
+
+
+def send(button: Submission, task_input: Any, **kw: Any) -> TaskRecord:
+    """Send the form's task once for its token; the button says it is sending meanwhile."""
+    button.slot.form_submit_button(
+        SENDING, disabled=True, icon=":material/hourglass_top:", key=f"{button.form}:sending"
+    )
+    try:
+        return submit(task_input, submission=button.token, **kw)
+    finally:
+        session.renew_nonce(button.form)
+        if (fresh := session.nonce(button.form)) != button.token:
+            _draw(button.slot, button.form, fresh, button.icon)
+
+
+def click_nonce(record: TaskRecord) -> str:
+    """The token of a task's action buttons as drawn now (part of their keys)."""
+    return session.nonce(f"task:{record.id}")
+
+
+def submit_once(task_input, token: str, record: TaskRecord, **kw) -> TaskRecord:
+    """Send a task made from a card's button: one task per token, new buttons afterwards."""
+    sent = submit(task_input, submission=token, **kw)
+    session.renew_nonce(f"task:{record.id}")
+    return sent
+
+
 def derive(record: TaskRecord, mode: str, index: int, kind: int, prompt: str | None = None) -> None:
-    """U or V on one image of a finished task."""
+    """U or V on one image of a finished task (a double click makes one task)."""
     params = record.params
     try:
         task_input = build_input(
@@ -37,22 +109,27 @@ def derive(record: TaskRecord, mode: str, index: int, kind: int, prompt: str | N
             **({"prompt": prompt} if prompt else {}),
         )
     except InvalidRequest as exc:
-        st.error(f"**{exc.field}** {exc.message}")
+        st.error(f"**{plain(exc.field)}** {plain(exc.message)}")
         return
-    submit(task_input, parent=record, index=index)
+    token = f"{record.id}:{mode}:{index}:{kind}:{click_nonce(record)}"
+    submit_once(task_input, token, record, parent=record, index=index)
     st.rerun()
 
 
 def rerun(record: TaskRecord) -> None:
-    """Send the same input again as a new task (a new charge)."""
-    params = dict(record.params)
-    try:
-        task_input = build_input(record.mode, **params)
+    """Send the same input again as a new task (a new charge; a double click sends one).
+
+    On success the page runs again (the new task at the top); otherwise it says why.
+    """
+    try:  # the input as first sent: stored image references back to their data: URLs
+        task_input = services.studio().sendable_request(record).input
     except InvalidRequest as exc:
-        st.error(f"**{exc.field}** {exc.message}")
+        st.error(f"**{plain(exc.field)}** {plain(exc.message)}")
         return
     parent = services.studio().store.get(record.parent_id) if record.parent_id else None
-    submit(task_input, parent=parent, index=record.parent_index)
+    token = f"{record.id}:rerun:{click_nonce(record)}"
+    submit_once(task_input, token, record, parent=parent, index=record.parent_index)
+    st.rerun()
 
 
 def use_settings(record: TaskRecord) -> None:
@@ -83,12 +160,11 @@ def prompt_tools(record: TaskRecord, *, where: str) -> None:
         use_settings(record)
     if b.button(
         "Re-run",
-        key=f"{where}:{record.id}:rerun",
+        key=f"{where}:{record.id}:rerun:{click_nonce(record)}",
         width="stretch",
         help="Send the same request again as a new task",
     ):
         rerun(record)
-        st.rerun()
 
 
 def download_one(record: TaskRecord, index: int, path: Path, *, where: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import services, session, task_card
+from components import problems, services, session, task_card
 
 REFRESH_S = 1.0
 FEED_SIZE = 12
@@ -29,9 +29,16 @@ def _records() -> list:
 
 def render(where: str) -> None:
     """The feed of this session's tasks; refreshes itself every second while one runs."""
-    _seed_from_store()
-    active = any(r.needs_work for r in _records())
-    st.fragment(run_every=REFRESH_S if active else None)(_body)(where)
+    with problems.store_guard():
+        _seed_from_store()
+        active = any(r.needs_work for r in _records())
+        st.fragment(run_every=REFRESH_S if active else None)(_guarded)(where)
+
+
+def _guarded(where: str) -> None:
+    """The fragment: a data folder that can't be used shows the banner, not a traceback."""
+    with problems.store_guard():
+        _body(where)
 
 
 def _body(where: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 
 import streamlit as st
@@ -19,12 +20,52 @@ DELIVERY_LINK = "Link served by the studio"
 
 @dataclass(frozen=True)
 class Picked:
-    """An image ready to send: the URL the provider fetches, and (when local) its bytes."""
+    """An image ready to send: a pasted URL, or local bytes (upright) and how to send them."""
 
-    url: str
+    pasted: str  # the URL as pasted; "" for local bytes
     data: bytes | None
     label: str
     digest: str
+    mime: str = ""
+    link: bool = False  # local bytes go as a link the studio serves, stored on first use
+
+    @property
+    def url(self) -> str:
+        """The URL the provider fetches; a served link stores the image now, once per image."""
+        if self.data is None:
+            return self.pasted
+        return url_for(self.data, self.mime, link=self.link, digest=self.digest)
+
+
+_stored_lock = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _stored() -> dict[tuple[str, str], str]:
+    """Upload tokens by (uploads folder, image digest), for every session: one file per image."""
+    return {}
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _intake(digest: str, name: str, _data: bytes, upload: bool) -> tuple[images.ImageInfo, bytes]:
+    """Checked (an upload), turned upright (EXIF orientation) and made to fit the provider's
+    10 MB (a large result), once per image, not on every rerun."""
+    info = images.check_upload(name, _data) if upload else None
+    data = images.upright(_data)
+    data, mime = images.encode_to_fit(data, images.MAX_UPLOAD_BYTES)
+    if info is not None and data is _data:
+        return info, data
+    width, height = images.image_size(data)
+    kind = mime.removeprefix("image/").upper()
+    return images.ImageInfo(kind, width, height, mime, len(data)), data
+
+
+def url_for(data: bytes, mime: str, *, link: bool, digest: str = "") -> str:
+    """A link the studio serves when ``link`` and the provider can reach it, else a data: URL."""
+    base = public_base() if link else None
+    if base is None:
+        return images.to_data_url(data, mime)
+    return _served_url(data, mime, digest or hashlib.sha1(data).hexdigest(), base)
 
 
 def public_base() -> str | None:
@@ -61,7 +102,7 @@ def _from_upload(page: str) -> Picked | None:
         return None
     data = file.getvalue()
     try:
-        info = images.check_upload(file.name, data)
+        info, data = _intake(hashlib.sha1(data).hexdigest(), file.name, data, upload=True)
     except images.ImageRejected as exc:
         st.error(f"{file.name}: {exc.reason}", icon=":material/block:")
         return None
@@ -82,7 +123,7 @@ def _from_url(page: str) -> Picked | None:
     if not url.lower().startswith(("http://", "https://")):
         st.error("The URL must start with http:// or https://", icon=":material/link_off:")
         return None
-    return Picked(url=url, data=None, label=url, digest=hashlib.sha1(url.encode()).hexdigest())
+    return Picked(pasted=url, data=None, label=url, digest=hashlib.sha1(url.encode()).hexdigest())
 
 
 def _from_result(page: str) -> Picked | None:
@@ -115,14 +156,20 @@ def _from_result(page: str) -> Picked | None:
     path = store.abspath(record.files[image_index])
     st.image(str(store.abspath(record.thumbs[image_index])), width=200)
     data = path.read_bytes()
-    return _deliver(page, data, images.sniff_mime(data), f"{record.id[:8]}-{image_index + 1}")
+    name = f"{record.id[:8]}-{image_index + 1}"
+    try:
+        info, data = _intake(hashlib.sha1(data).hexdigest(), name, data, upload=False)
+    except images.ImageRejected as exc:
+        st.error(f"{name}: {exc.reason}", icon=":material/block:")
+        return None
+    return _deliver(page, data, info.mime, name)
 
 
 def _deliver(page: str, data: bytes, mime: str, label: str) -> Picked:
-    """Turn local bytes into a URL the provider can fetch: a served link or a data: URL."""
+    """Local bytes and how the provider gets them: a served link (stored only when the request
+    is made) or a data: URL."""
     digest = hashlib.sha1(data).hexdigest()
-    base = public_base()
-    choices = [DELIVERY_LINK, DELIVERY_DATA] if base else [DELIVERY_DATA]
+    choices = [DELIVERY_LINK, DELIVERY_DATA] if public_base() else [DELIVERY_DATA]
     how = st.radio(
         "Send the image as",
         choices,
@@ -132,18 +179,20 @@ def _deliver(page: str, data: bytes, mime: str, label: str) -> Picked:
         "(MJSTUDIO_PUBLIC_URL); a data: URL always works but makes the "
         "request larger.",
     )
-    if how == DELIVERY_LINK and base:
-        return Picked(
-            url=_served_url(data, mime, digest, base), data=data, label=label, digest=digest
-        )
-    return Picked(url=images.to_data_url(data, mime), data=data, label=label, digest=digest)
+    link = how == DELIVERY_LINK
+    return Picked(pasted="", data=data, label=label, digest=digest, mime=mime, link=link)
 
 
 def _served_url(data: bytes, mime: str, digest: str, base: str) -> str:
-    """Store the upload once per content and give its unguessable served URL."""
+    """Store the image once per content (for every session) and give its unguessable URL."""
     uploads = services.studio().uploads
-    token = session.upload_token(digest)
-    if token is None or uploads.get(token) is None:
-        token = uploads.put(data, mime)
-        session.remember_upload_token(digest, token)
+    key = (str(uploads.root), digest)
+    with _stored_lock:
+        token = _stored().get(key)
+        if token is not None:
+            try:
+                return uploads.public_url(base, token)
+            except KeyError:  # pruned meanwhile: store it again
+                pass
+        token = _stored()[key] = uploads.put(data, mime)
     return uploads.public_url(base, token)

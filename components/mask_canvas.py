@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from PIL import Image, ImageDraw
 
+from components import image_picker
 from mjstudio import images
 from mjstudio.mask import geometry as masks
+from mjstudio.mask import sizing
 
 if TYPE_CHECKING:
     from components.image_picker import Picked
@@ -29,36 +31,58 @@ TOOL_HELP = (
     "are on the canvas toolbar."
 )
 MAX_W, MAX_H = 760, 620
+MIN_SHOWN = 480  # a small image is shown enlarged until its long side is this long
+SHOWN_SIDE = 2 * MAX_W  # the canvas background: sharp on a 2x screen, never the full photo
+PREVIEW_SIDE = 720  # the mask preview (shown 360 px wide)
 
 
 @dataclass(frozen=True)
 class Source:
-    """The source image as the canvas shows it."""
+    """The source image, upright: its bytes and size, and the smaller copy the page shows."""
 
     data: bytes
     width: int
     height: int
     digest: str
+    shown: bytes = b""  # at most SHOWN_SIDE px long: the canvas background and the preview
+    turned: bool = False  # turned upright here: send these bytes, not the picked URL
+
+    @property
+    def background(self) -> bytes:
+        """What the canvas and the preview draw on."""
+        return self.shown or self.data
 
 
 def load_source(picked: Picked) -> Source:
-    """The picked image's bytes and size; raises ImageRejected or ValueError when unusable."""
+    """The picked image, upright, with its display copy; ImageRejected or ValueError if unusable."""
     data = picked.data or fetch(picked.url)
+    return _prepared(hashlib.sha1(data).hexdigest(), data)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _prepared(digest: str, _data: bytes) -> Source:
+    """Turned upright and reduced once per image (the full image is never kept decoded)."""
+    data = images.upright(_data)
     width, height = images.image_size(data)
-    return Source(data, width, height, hashlib.sha1(data).hexdigest())
+    shown = images.display_copy(data, SHOWN_SIDE)
+    return Source(data, width, height, digest, shown, turned=data is not _data)
 
 
 def send_url(url: str, source: Source, plan: masks.SizePlan) -> str:
-    """The source image's URL for the request: as picked, or its resized copy as a data: URL."""
-    if not plan.needs_resize:
+    """The source image's URL for the request: as picked, or a resized (or turned) copy of at
+    most the provider's 10 MB, served by the studio when the picked image was, else data:."""
+    if not plan.needs_resize and not source.turned:
         return url
-    return images.to_data_url(images.resized_png(source.data, *plan.send_size), "image/png")
+    if plan.needs_resize:
+        data, mime = images.resized_to_fit(source.data, *plan.send_size, images.MAX_UPLOAD_BYTES)
+    else:
+        data, mime = source.data, images.sniff_mime(source.data)
+    return image_picker.url_for(data, mime, link=not url.lower().startswith("data:"))
 
 
 def display_size(width: int, height: int) -> tuple[int, int]:
-    """The canvas size on the page: fits MAX_W x MAX_H, the image's aspect ratio kept."""
-    scale = min(MAX_W / width, MAX_H / height, 1.0)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    """The canvas size on the page: fits MAX_W x MAX_H, the aspect kept, a small image enlarged."""
+    return sizing.display_size(width, height, (MAX_W, MAX_H), MIN_SHOWN)
 
 
 def _state(name: str, default: Any = None) -> Any:
@@ -126,7 +150,7 @@ def draw(source: Source, opts: dict[str, Any]) -> masks.Fit:
         fill_color=PAINT,
         stroke_width=opts["size"] if TOOLS[opts["tool"]] == "freedraw" else 1,
         stroke_color=masks.ERASER_COLOR if eraser else PAINT,
-        background_image=source.data,
+        background_image=source.background,
         width=width,
         height=height,
         drawing_mode=TOOLS[opts["tool"]],
@@ -144,21 +168,25 @@ def drawing() -> dict | None:
 
 
 def preview(source: Source, result: masks.MaskResult) -> bytes:
-    """The source with the exact regenerated region tinted and outlined (PNG)."""
-    return _preview(source.data, result.areas, result.width, result.height)
+    """The source with the exact regenerated region tinted and outlined (PNG, small)."""
+    return _preview(source.background, result.areas, result.width, result.height)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _preview(data: bytes, areas: list[dict], width: int, height: int) -> bytes:
-    """Drawn once per image and mask, not on every rerun."""
+    """Drawn once per image and mask, at most PREVIEW_SIDE px long (areas are in width x height)."""
     with Image.open(io.BytesIO(data)) as img:
-        base = img.convert("RGBA").resize((width, height))
+        img.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        base = img.convert("RGBA").resize(
+            sizing.display_size(width, height, (PREVIEW_SIDE, PREVIEW_SIDE), 0)
+        )
+    sx, sy = base.width / width, base.height / height
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
     pen = ImageDraw.Draw(overlay)
-    line = max(2, round(max(base.size) / 400))
     for area in areas:
-        points = list(zip(area["points"][0::2], area["points"][1::2], strict=True))
-        pen.polygon(points, fill=(255, 40, 90, 110), outline=(255, 255, 255, 230), width=line)
+        xs, ys = area["points"][0::2], area["points"][1::2]
+        points = [(x * sx, y * sy) for x, y in zip(xs, ys, strict=True)]
+        pen.polygon(points, fill=(255, 40, 90, 110), outline=(255, 255, 255, 230), width=2)
     out = io.BytesIO()
     Image.alpha_composite(base, overlay).convert("RGB").save(out, "PNG")
     return out.getvalue()
@@ -172,5 +200,26 @@ def build(drawing: dict | None, fit: masks.Fit, invert: bool) -> masks.MaskResul
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def fetch(url: str) -> bytes:
-    """A pasted source URL's image, downloaded once, not on every rerun."""
-    return images.fetch_image(url)
+    """A pasted source URL's image (data:, or http(s) through the outbound fence), fetched once.
+
+    Raises ImageRejected saying why it cannot be used (never whether a port is open).
+    """
+    from components import services  # here: the rest of this module needs neither
+    from mjstudio.api import fence
+    from mjstudio.api.errors import FetchRefused
+
+    if url.strip().lower().startswith("data:"):
+        data = images.data_url_bytes(url)
+    else:
+        conf = services.settings()
+        policy = fence.FencePolicy(
+            allow_private=conf.allow_private_urls,
+            deadline_s=conf.fetch_timeout_s,
+            max_bytes=images.MAX_UPLOAD_BYTES,
+        )
+        try:
+            data = fence.fetch(url, policy)
+        except FetchRefused as exc:
+            raise images.ImageRejected(exc.message) from None
+    images.check_upload(url.rsplit("/", 1)[-1][:60], data)
+    return data

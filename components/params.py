@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from components import session
+from components.plain import plain
 from mjstudio.api import contract as c
 from mjstudio.api.prompt import looks_like_edit_instruction, looks_non_english, parse_prompt
 
@@ -153,7 +154,7 @@ def read_prompt(text: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any],
     merged = {**fields, **parsed.params}
     if parsed.params:
         taken = ", ".join(f"{k}={v}" for k, v in parsed.params.items())
-        st.toast(f"Read from the prompt: {taken}", icon=":material/tune:")
+        st.toast(f"Read from the prompt: {plain(taken)}", icon=":material/tune:")
     return parsed.prompt, merged, list(parsed.errors)
 
 
@@ -162,7 +163,7 @@ def build(mode: str, **params: Any) -> c.AnyInput | None:
     try:
         return c.build_input(mode, **params)
     except c.InvalidRequest as exc:
-        st.error(f"**{exc.field}** {exc.message}", icon=":material/error:")
+        st.error(f"**{plain(exc.field)}** {plain(exc.message)}", icon=":material/error:")
         return None
 
 
@@ -170,7 +171,7 @@ def read_and_build(mode: str, text: str, fields: dict[str, Any], **extra: Any) -
     """Inline flags into fields, then a validated input; errors are shown, None returned."""
     prompt, merged, errors = read_prompt(text, fields)
     for error in errors:
-        st.error(error, icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
     if errors:
         return None
     if "prompt" in extra:

@@ -77,7 +77,11 @@ def _choose_index(page: str, task_id: str, record: TaskRecord | None, count: int
         cols = st.columns(4)
         store = services.studio().store
         for i, rel in enumerate(record.thumbs):
-            cols[i % 4].image(str(store.abspath(rel)), caption=f"Image {i + 1}", width="stretch")
+            path = store.abspath(rel)
+            if path.is_file():
+                cols[i % 4].image(str(path), caption=f"Image {i + 1}", width="stretch")
+            else:
+                cols[i % 4].caption(f"Image {i + 1}: the file is missing")
     preset = session.last_pick(page)
     default = preset[1] if preset and record is not None and preset[0] == record.id else 0
     index = st.radio(

@@ -7,6 +7,7 @@ component's private keys (widget values, its own bookkeeping) carry its prefix i
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,9 +22,10 @@ DEFAULTS: dict[str, Callable[[], Any]] = {
     "conn_override": lambda: None,  # a Connection entered on the Settings page
     "prefill": dict,  # mode -> parameters for that page's fields ("use these settings")
     "picked": dict,  # picker -> (record id, image index) last picked from an earlier result
-    "upload_tokens": dict,  # image digest -> the token of that image in the studio's uploads
     "page_before": lambda: None,  # url path of the page shown on the previous run
     "page_now": lambda: None,  # url path of the page shown on this run
+    "nonces": dict,  # form or button group -> the token of its current render (one task each)
+    "notices": set,  # one-time notices already shown in this session
 }
 
 
@@ -129,14 +131,33 @@ def last_pick(picker: str) -> tuple[str, int] | None:
     return st.session_state["picked"].get(picker)
 
 
-# ---------------------------------------------------------------------- uploads
+# ---------------------------------------------------------------------- one task per click
 
 
-def upload_token(digest: str) -> str | None:
-    """The uploads token already made for an image (by content digest) in this session."""
-    return st.session_state["upload_tokens"].get(digest)
+def nonce(scope: str) -> str:
+    """The token of a form's (or a button group's) current render; the same until renewed.
+
+    Every click on that render carries it, so a double click sends one task: the widget keys
+    include it, and Studio.submit stores one task per submission.
+    """
+    nonces = st.session_state["nonces"]
+    if scope not in nonces:
+        nonces[scope] = uuid.uuid4().hex
+    return nonces[scope]
 
 
-def remember_upload_token(digest: str, token: str) -> None:
-    """Keep an uploaded image's token so a rerun does not store it again."""
-    st.session_state["upload_tokens"][digest] = token
+def renew_nonce(scope: str) -> None:
+    """A new token for the next render, once a submission was stored."""
+    st.session_state["nonces"][scope] = uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------------- notices
+
+
+def first_time(notice: str) -> bool:
+    """True the first time a one-time notice is asked about in this session."""
+    shown = st.session_state["notices"]
+    if notice in shown:
+        return False
+    shown.add(notice)
+    return True

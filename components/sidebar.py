@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import services
+from components.plain import plain
 
 
 def provider_banner() -> None:
@@ -32,7 +33,7 @@ def render() -> None:
     store = services.studio().store
     running = store.active(conn.workspace)
     with st.sidebar:
-        st.caption("Provider: " + ("embedded sandbox" if conn.is_sandbox else conn.base_url))
+        st.caption("Provider: " + ("embedded sandbox" if conn.is_sandbox else plain(conn.base_url)))
         if running:
             st.caption(f"{len(running)} task(s) running — tracked even if you close this tab.")
-        st.caption(f"Workspace `{conn.workspace}`")
+        st.caption(f"Workspace {plain(conn.workspace)}")

@@ -47,9 +47,8 @@ for record in store.list(
             actions.open_in_page(record)
         if st.button("Use these settings", key=f"history:{record.id}:use"):
             actions.use_settings(record)
-        if st.button("Re-run", key=f"history:{record.id}:rerun"):
+        if st.button("Re-run", key=f"history:{record.id}:rerun:{actions.click_nonce(record)}"):
             actions.rerun(record)
-            st.rerun()
         if st.button(
             "Delete",
             key=f"history:{record.id}:delete",

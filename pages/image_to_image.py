@@ -26,9 +26,9 @@ with st.form("i2i-form", border=False):
     text = params.prompt_box(MODE)
     with st.expander("Parameters", expanded=False):
         fields = params.version_speed(MODE) | params.enhancements(MODE)
-    go = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
+    go = actions.generate_button("i2i-form", icon=":material/auto_awesome:")
 
-if go:
+if go.clicked:
     params.advise(text, fields, edit_check=True)
     urls = [p.url for p in (first, second) if p is not None]
     if not urls:
@@ -36,7 +36,7 @@ if go:
     else:
         task_input = params.read_and_build(MODE, text, fields, image_urls=urls)
         if task_input is not None:
-            actions.submit(task_input)
+            actions.send(go, task_input)
             st.toast("Task sent: it appears below and updates live.")
 
 feed.render(MODE)

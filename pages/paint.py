@@ -10,6 +10,7 @@ from components import actions, feed, image_picker, mask_canvas, params, session
 from mjstudio import images
 from mjstudio.mask import geometry as masks
 from mjstudio.mask import placement as places
+from mjstudio.mask import sizing
 
 MODE = "upload-paint"
 
@@ -34,8 +35,12 @@ def source_image() -> tuple[image_picker.Picked | None, mask_canvas.Source | Non
 
 
 def size_advice(source: mask_canvas.Source) -> masks.SizePlan:
-    """Warn about a source outside the provider's range and offer to send it resized."""
+    """Warn about a source outside the provider's range and offer to send it resized; refuse
+    one too small to paint on (the plan says it is not usable)."""
     plan = masks.plan_source(source.width, source.height)
+    if not plan.usable:
+        st.error(plan.message, icon=":material/photo_size_select_small:")
+        return plan
     if not plan.in_range:
         st.warning(plan.message, icon=":material/aspect_ratio:")
     if plan.needs_resize:
@@ -113,8 +118,8 @@ def generate_form(
     with st.form("paint-form", border=False):
         text = params.prompt_box(MODE)
         fields = params.version_speed(MODE)
-        go = st.form_submit_button("Generate", type="primary", icon=":material/brush:")
-    if not go:
+        go = actions.generate_button("paint-form", icon=":material/brush:")
+    if not go.clicked:
         return
     if result is None:
         st.error("Paint the region to regenerate first.", icon=":material/brush:")
@@ -129,7 +134,7 @@ def generate_form(
         imgPos=place.img_pos,
     )
     if task_input is not None:
-        actions.submit(task_input)
+        actions.send(go, task_input)
         st.toast("Paint task sent.")
 
 
@@ -137,6 +142,7 @@ def main() -> None:
     """The page, top to bottom."""
     st.title("Paint")
     st.caption("Paint the region to regenerate, then describe the result you want in it.")
+    st.caption(sizing.SIZES_TEXT)
     params.apply_prefill(MODE)
     picked, source = source_image()
     if picked is None or source is None:
@@ -146,6 +152,9 @@ def main() -> None:
         feed.render(MODE)
         return
     plan = size_advice(source)
+    if not plan.usable:
+        feed.render(MODE)
+        return
     opts, fit = canvas(source, plan)
     place = canvas_placement(plan)
     as_url = st.toggle(

@@ -3,11 +3,21 @@
 import streamlit as st
 
 from components import services, session
-from mjstudio.api.contract import DEFAULT_AUTH_HEADER, DEFAULT_PROVIDER, SPEEDS
-from mjstudio.config import Connection
+from components.plain import plain
+from mjstudio.api.contract import DEFAULT_AUTH_HEADER, SPEEDS
+from mjstudio.tasks.store import StoreUnavailable
 
 st.title("Settings")
 conn = services.connection()
+
+
+def callback_row() -> str:
+    """The callback URL the provider is given, or how tasks are followed instead."""
+    try:
+        return services.studio().callback_url(conn, "<task>") or "— (polling)"
+    except StoreUnavailable:  # the page stays usable: the banner above says why
+        return "— (the data folder can't be used)"
+
 
 st.subheader("Provider")
 rows = {
@@ -16,11 +26,11 @@ rows = {
     "Auth header": conn.auth_header + (" (Bearer)" if conn.auth_header == "Authorization" else ""),
     "provider": conn.provider,
     "Request type": conn.request_type,
-    "Callback URL": services.studio().callback_url(conn, "<task>") or "— (polling)",
+    "Callback URL": callback_row(),
     "Workspace": conn.workspace,
     "Data folder": str(services.settings().folder),
 }
-st.table({"Setting": list(rows), "Value": list(rows.values())})
+st.table({"Setting": list(rows), "Value": [plain(v) for v in rows.values()]})  # cells are Markdown
 
 st.subheader("Polling schedule")
 st.table(
@@ -66,14 +76,8 @@ if saved:
         st.error("Enter the provider's http(s) URL and an API key.")
     else:
         services.use_connection(
-            Connection(
-                base_url=base_url.strip().rstrip("/"),
-                api_key=key.strip(),
-                auth_header=header.strip() or DEFAULT_AUTH_HEADER,
-                provider=provider.strip() or DEFAULT_PROVIDER,
-                request_type="callback" if callback.strip() else "async",
-                callback_base=callback.strip() or None,
-                poll=services.settings().poll,
+            services.settings().session_connection(
+                base_url, key, auth_header=header, provider=provider, callback_base=callback
             )
         )
         st.rerun()

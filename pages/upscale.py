@@ -25,9 +25,9 @@ with st.form("upscale-form", border=False):
         help=TYPE_HELP,
     )
     fields = params.version_speed(MODE)
-    go = st.form_submit_button("Generate", type="primary", icon=":material/zoom_in:")
+    go = actions.generate_button("upscale-form", icon=":material/zoom_in:")
 
-if go:
+if go.clicked:
     if parent is None:
         st.error("Pick a finished task and one of its images first.")
     else:
@@ -35,7 +35,7 @@ if go:
             MODE, taskId=parent.task_id, imageIndex=parent.index, type=kind, **fields
         )
         if task_input is not None:
-            actions.submit(task_input, parent=parent.record, index=parent.index)
+            actions.send(go, task_input, parent=parent.record, index=parent.index)
             st.toast("Upscale task sent.")
 
 feed.render(MODE)

@@ -25,9 +25,9 @@ with st.form("vary-form", border=False):
     )
     text = params.prompt_box(MODE, label="Remix prompt (optional)", required=False)
     fields = params.version_speed(MODE)
-    go = st.form_submit_button("Generate", type="primary", icon=":material/shuffle:")
+    go = actions.generate_button("vary-form", icon=":material/shuffle:")
 
-if go:
+if go.clicked:
     if parent is None:
         st.error("Pick a finished task and one of its images first.")
     else:
@@ -41,7 +41,7 @@ if go:
             prompt=text,
         )
         if task_input is not None:
-            actions.submit(task_input, parent=parent.record, index=parent.index)
+            actions.send(go, task_input, parent=parent.record, index=parent.index)
             st.toast("Variation task sent.")
 
 feed.render(MODE)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.sitemap import PAGES, PageSpec
-from tests.pages.conftest import wait_done
+from mjstudio.tasks.uploads import UPLOAD_REF
+from tests.pages.conftest import shown_text, wait_done
 
 SCRIPT = {p.script.removeprefix("pages/").removesuffix(".py"): p.script for p in PAGES}
 
@@ -134,7 +135,8 @@ def test_vary_by_unknown_task_id_fails_with_the_explanation(app, store):
     task = wait_done(store)[0]
     assert task.state == "failed" and task.fail_code == "INVALID_TASK_ID"
     at = app(SCRIPT["vary"])  # the card in the feed explains the failure
-    assert any("INVALID_TASK_ID" in e.value and "parent task" in e.value for e in at.error)
+    shown = [shown_text(e.value) for e in at.error]
+    assert any("INVALID_TASK_ID" in e and "parent task" in e for e in shown), shown
 
 
 def test_image_to_image_from_an_earlier_result(app, store):
@@ -148,7 +150,14 @@ def test_image_to_image_from_an_earlier_result(app, store):
     assert not at.error, [e.value for e in at.error]
     task = next(r for r in wait_done(store) if r.mode == "image-to-image")
     assert task.state == "success", task.fail_msg
-    assert task.params["image_urls"][0].startswith("data:image/")
+    # sent as a data: URL (the sandbox made the task from it); stored as a reference to the
+    # studio's uploads, never as image bytes in the task row
+    assert task.params["image_urls"][0].startswith(UPLOAD_REF)
+    at = app(SCRIPT["history"])
+    _button(at, "Re-run").click().run()  # sends the same image again
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    again = [r for r in wait_done(store) if r.mode == "image-to-image"]
+    assert [r.state for r in again] == ["success", "success"], again[0].fail_msg
 
 
 def test_image_to_image_warns_about_edit_instructions(app, store):
