@@ -119,7 +119,8 @@ def _pixel_guard(img: Image.Image) -> None:
         raise ImageRejected(f"{width}x{height} pixels is too large to use")
 
 
-def _open(data: bytes) -> Image.Image:
+def _header(data: bytes) -> Image.Image:
+    """The image opened lazily (only its header read), refused over the pixel cap."""
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
@@ -127,6 +128,11 @@ def _open(data: bytes) -> Image.Image:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageRejected("not an image") from exc
     _pixel_guard(img)
+    return img
+
+
+def _open(data: bytes) -> Image.Image:
+    img = _header(data)
     try:
         img.load()
     except (OSError, ValueError, SyntaxError) as exc:
@@ -329,13 +335,7 @@ def upright(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> bytes:
 def _open_at_least(data: bytes, size: tuple[int, int]) -> Image.Image:
     """The image decoded no larger than needed for ``size`` (a JPEG at 1/2, 1/4 or 1/8 scale
     when that still covers it); the pixel cap is checked before anything is decoded."""
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        raise ImageRejected(_TOO_MANY_PIXELS) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ImageRejected("not an image") from exc
-    _pixel_guard(img)
+    img = _header(data)
     if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # turned a quarter: sides swap
         size = (size[1], size[0])
     try:
