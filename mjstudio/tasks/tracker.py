@@ -288,18 +288,34 @@ class Tracker:
                 self._busy.add(record.id)
             self._pool.submit(self._advance, record)
 
-    def _advance(self, record: TaskRecord) -> None:
+    def _advance(self, snapshot: TaskRecord) -> None:
         try:
+            record = self._still_due(snapshot)
+            if record is None:
+                return
             if record.is_succeeded:
                 self._download(record)
             else:
                 self._poll(record)
         except Exception:  # noqa: BLE001
-            log.exception("tracking %s failed", record.id)
-            self._update(record.id, next_poll_at=time.time() + SLOW_POLL_S)
+            log.exception("tracking %s failed", snapshot.id)
+            self._update(snapshot.id, next_poll_at=time.time() + SLOW_POLL_S)
         finally:
             with self._lock:
-                self._busy.discard(record.id)
+                self._busy.discard(snapshot.id)
+
+    def _still_due(self, snapshot: TaskRecord) -> TaskRecord | None:
+        """The record as stored now, if it still needs this pass.
+
+        ``due()`` is a snapshot: a worker may have finished the task (downloaded it, say) after
+        it was taken, and acting on the old copy would download or poll it a second time.
+        """
+        record = self.store.get(snapshot.id)
+        if record is None or not record.needs_work or not record.task_id:
+            return None
+        if (record.next_poll_at or 0) > time.time():
+            return None
+        return record
 
     def _poll(self, record: TaskRecord) -> None:
         conn = self._conns.get(record.workspace)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import time
+from collections import Counter
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -15,6 +19,7 @@ from mjstudio.tasks.record import RecordState
 from mjstudio.tasks.service import Studio
 from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.tracker import Tracker
+from tests import waiting
 from tests.faulty import faulty_server
 from tests.tasks.faultkit import (
     FAST,
@@ -166,3 +171,64 @@ def test_check_again_polls_a_parked_task_now(tmp_path):
             studio.tracker.stop()
     assert "taskId=s1" in script.requests[0]["path"] and polled.state is RecordState.PROCESSING
     assert studio.check_again("no-such-record") is None
+
+
+@contextmanager
+def counting_results():
+    """A loopback result host that serves a PNG at any path and counts the requests per path."""
+    counts: Counter[str] = Counter()
+    blob = png()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            counts[self.path] += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(blob)))
+            self.end_headers()
+            self.wfile.write(blob)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", counts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_each_result_is_downloaded_once_however_busy_the_tracker_is(studio):
+    with counting_results() as (url, counts):
+        conn = Connection(base_url=url, api_key=KEY)
+        ids = []
+        for n in range(40):
+            record = succeeded(conn, [f"{url}/r/{n}.png"], mode="upscale")
+            record.task_id = f"done-{n}"
+            ids.append(studio.store.add(record).id)
+        studio.connect(conn)
+        studio.tracker.start()
+        waiting.wait_for(
+            lambda: all(studio.store.get(i).downloaded for i in ids),
+            timeout=30,
+            message="not every result was downloaded",
+        )
+        time.sleep(0.5)  # a second download of a finished task would have started by now
+    assert len(counts) == 40
+    assert {path: n for path, n in counts.items() if n > 1} == {}
+
+
+def test_a_stale_snapshot_of_a_downloaded_task_is_not_downloaded_again(studio):
+    """due() is a snapshot: a task finished by another worker meanwhile is left alone."""
+    with counting_results() as (url, counts):
+        conn = Connection(base_url=url, api_key=KEY)
+        record = studio.store.add(succeeded(conn, [f"{url}/r/0.png"], mode="upscale"))
+        studio.connect(conn)
+        snapshot = studio.store.get(record.id)  # as the tracker's due() saw it
+        studio.tracker._advance(snapshot)  # one worker downloads it...
+        studio.tracker._advance(snapshot)  # ...then the same snapshot is dispatched again
+    assert studio.store.get(record.id).downloaded
+    assert dict(counts) == {"/r/0.png": 1}
