@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -20,6 +17,7 @@ from mjstudio.tasks.service import Studio
 from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.tracker import Tracker
 from tests import waiting
+from tests.api.servers import send, serve
 from tests.faulty import faulty_server
 from tests.tasks.faultkit import (
     FAST,
@@ -173,36 +171,14 @@ def test_check_again_polls_a_parked_task_now(tmp_path):
     assert studio.check_again("no-such-record") is None
 
 
-@contextmanager
-def counting_results():
-    """A loopback result host that serves a PNG at any path and counts the requests per path."""
-    counts: Counter[str] = Counter()
+def result_host():
+    """A loopback result host serving a PNG under /r/; yields (url, what it was asked)."""
     blob = png()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            counts[self.path] += 1
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(blob)))
-            self.end_headers()
-            self.wfile.write(blob)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", counts
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve({"/r/": lambda h: send(h, 200, blob, Content_Type="image/png")})
 
 
 def test_each_result_is_downloaded_once_however_busy_the_tracker_is(studio):
-    with counting_results() as (url, counts):
+    with result_host() as (url, seen):
         conn = Connection(base_url=url, api_key=KEY)
         ids = []
         for n in range(40):
@@ -217,13 +193,14 @@ def test_each_result_is_downloaded_once_however_busy_the_tracker_is(studio):
             message="not every result was downloaded",
         )
         time.sleep(0.5)  # a second download of a finished task would have started by now
+    counts = Counter(seen.paths)
     assert len(counts) == 40
     assert {path: n for path, n in counts.items() if n > 1} == {}
 
 
 def test_a_stale_snapshot_of_a_downloaded_task_is_not_downloaded_again(studio):
     """due() is a snapshot: a task finished by another worker meanwhile is left alone."""
-    with counting_results() as (url, counts):
+    with result_host() as (url, seen):
         conn = Connection(base_url=url, api_key=KEY)
         record = studio.store.add(succeeded(conn, [f"{url}/r/0.png"], mode="upscale"))
         studio.connect(conn)
@@ -231,4 +208,4 @@ def test_a_stale_snapshot_of_a_downloaded_task_is_not_downloaded_again(studio):
         studio.tracker._advance(snapshot)  # one worker downloads it...
         studio.tracker._advance(snapshot)  # ...then the same snapshot is dispatched again
     assert studio.store.get(record.id).downloaded
-    assert dict(counts) == {"/r/0.png": 1}
+    assert dict(Counter(seen.paths)) == {"/r/0.png": 1}
