@@ -89,6 +89,7 @@ class TaskRecord:
     download_error: str | None = None  # why the last download of the results failed
     download_attempts: int = 0
     download_gave_up: bool = False  # retries exhausted: the designer may ask to download again
+    cost_s: float | None = None  # the provider's costTime: how long it took to make, in seconds
 
     def __post_init__(self) -> None:
         self.state = RecordState(self.state)

@@ -9,7 +9,7 @@ from typing import Any
 
 from mjstudio.tasks.record import RecordState, TaskRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 JSON_COLUMNS = {"request": dict, "result_urls": list, "files": list, "thumbs": list}
 BOOL_COLUMNS = ("downloaded", "download_gave_up")
@@ -41,6 +41,7 @@ COLUMN_TYPES = {
     "download_error": "TEXT",
     "download_attempts": "INTEGER NOT NULL DEFAULT 0",
     "download_gave_up": "INTEGER NOT NULL DEFAULT 0",
+    "cost_s": "REAL",
 }
 _INDEX = "CREATE INDEX IF NOT EXISTS"
 INDEXES = {  # name -> its statement

@@ -242,6 +242,24 @@ class TaskStore:
                 raise
             return stored, False
 
+    def add_many(self, records: Iterable[TaskRecord]) -> int:
+        """Insert records in one transaction, skipping ids stored already; how many were new."""
+        names = list(FIELD_NAMES)
+        sql = (
+            f"INSERT OR IGNORE INTO tasks ({', '.join(names)})"
+            f" VALUES ({', '.join('?' * len(names))})"
+        )
+        now = time.time()
+        rows = []
+        for record in records:
+            record.updated_at = record.updated_at or now
+            values = asdict(record)
+            rows.append([to_db(n, values[n]) for n in names])
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany(sql, rows)
+            return conn.total_changes - before
+
     def update(self, id: str, /, **changes: Any) -> TaskRecord:
         """Set some fields of a record (and updated_at); KeyError when there is no such record."""
         unknown = (set(changes) - set(FIELD_NAMES)) | ({"id"} & set(changes))
@@ -336,6 +354,23 @@ class TaskStore:
             f"(task_id IS NOT NULL AND {_ACTIVE_SQL}) OR ({_UNDOWNLOADED_SQL}))"
         )
         return self._select(where, [now], "ORDER BY coalesce(next_poll_at, 0), seq")
+
+    def next_due_at(self) -> float | None:
+        """When the earliest task the tracker follows is due (None: nothing to follow)."""
+        where = f"(task_id IS NOT NULL AND {_ACTIVE_SQL}) OR ({_UNDOWNLOADED_SQL})"
+        rows = self._rows(
+            f"SELECT min(coalesce(next_poll_at, 0)), count(*) FROM tasks WHERE {where}"
+        )
+        return float(rows[0][0]) if rows and rows[0][1] else None
+
+    def recent_costs(self, limit: int = 500) -> list[tuple[str, str, float]]:
+        """(mode, speed, cost_s) of the latest successes whose provider cost is known."""
+        sql = (
+            "SELECT mode, coalesce(json_extract(request, '$.input.speed'), ''), cost_s FROM tasks"
+            f" WHERE state = '{RecordState.SUCCESS.value}' AND cost_s IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?"
+        )
+        return [(row[0], row[1], float(row[2])) for row in self._rows(sql, [limit])]
 
     def children(self, id: str) -> Records:
         """Records made from this one (vary, upscale), oldest first."""
