@@ -1,0 +1,30 @@
+"""One row of the benchmark table, and the table printed by ``python -m bench``.
+
+Every benchmark module exposes ``rows(quick: bool = False) -> list[Row]``: each figure measured
+now, its target, and the reference measured in the same run (this machine is noisy: the ratio
+to the reference is what counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: what was measured, its value now, the target, the reference, and met or not."""
+
+    what: str
+    now: str
+    target: str
+    reference: str
+    met: bool
+
+
+def markdown(rows: list[Row]) -> str:
+    """The rows as a Markdown table (the README carries it)."""
+    lines = ["| what | now | target | reference (same run) | met |", "|---|---|---|---|---|"]
+    for row in rows:
+        mark = "yes" if row.met else "**no**"
+        lines.append(f"| {row.what} | {row.now} | {row.target} | {row.reference} | {mark} |")
+    return "\n".join(lines)
