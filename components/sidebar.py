@@ -6,6 +6,9 @@ import streamlit as st
 
 from components import services
 from components.plain import plain
+from mjstudio.tasks.record import RecordState
+
+UNFINISHED = [state for state in RecordState if not state.is_final]
 
 
 def provider_banner() -> None:
@@ -31,9 +34,9 @@ def render() -> None:
     """Sidebar: provider, running tasks, data folder."""
     conn = services.connection()
     store = services.studio().store
-    running = store.active(conn.workspace)
+    running = store.count(conn.workspace, states=UNFINISHED)  # a count, not the records
     with st.sidebar:
         st.caption("Provider: " + ("embedded sandbox" if conn.is_sandbox else plain(conn.base_url)))
         if running:
-            st.caption(f"{len(running)} task(s) running — tracked even if you close this tab.")
+            st.caption(f"{running} task(s) running — tracked even if you close this tab.")
         st.caption(f"Workspace {plain(conn.workspace)}")

@@ -11,15 +11,19 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import uvicorn
-from fastapi import FastAPI
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
 
 from mjstudio.config import DAY_S, SANDBOX_PREFIX, Connection, Settings, sandbox_key
-from mjstudio.sandbox import SandboxSettings, create_app
+
+if TYPE_CHECKING:  # the sandbox (FastAPI, uvicorn) is imported when first used, not at start-up
+    import uvicorn
+    from fastapi import FastAPI
+
+    from mjstudio.sandbox import SandboxSettings
 
 _lock = threading.Lock()
 _mounted: dict[Path, str] = {}
@@ -30,6 +34,8 @@ _origins: dict[Path, set[str]] = {}  # the studio origins whose uploads the sand
 
 def sandbox_settings(settings: Settings) -> SandboxSettings:
     """The embedded sandbox's settings for the studio's data folder."""
+    from mjstudio.sandbox import SandboxSettings
+
     folder = settings.folder
     origins = _origins.setdefault(folder, set())
     if settings.public_url:
@@ -52,7 +58,29 @@ def _origin(url: str) -> str:
 
 def app_for(settings: Settings) -> FastAPI:
     """The sandbox ASGI app for the studio's data folder (mounted on the studio's server)."""
+    from mjstudio.sandbox import create_app
+
     return create_app(sandbox_settings(settings))
+
+
+class _BuiltOnFirstRequest:
+    """An ASGI app that builds the sandbox when its first request arrives.
+
+    The sandbox brings FastAPI and its models (about a quarter of a second of imports): the
+    studio's first page does not wait for them, the first task sent does, once.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = app_for(self._settings)
+        await self._app(scope, receive, send)
 
 
 def is_active(settings: Settings) -> bool:
@@ -64,7 +92,7 @@ def is_active(settings: Settings) -> bool:
 def mount_for(settings: Settings) -> Mount:
     """``/sandbox`` on the studio's server: the sandbox when it is active, else a plain 404."""
     if is_active(settings):
-        return Mount(SANDBOX_PREFIX, app=app_for(settings))
+        return Mount(SANDBOX_PREFIX, app=_BuiltOnFirstRequest(settings))
     return Mount(SANDBOX_PREFIX, app=JSONResponse({"code": 404, "msg": "no sandbox"}, 404))
 
 
@@ -107,6 +135,8 @@ def _serve_in_thread(settings: Settings) -> str:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    import uvicorn
+
     config = uvicorn.Config(app_for(settings), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     threading.Thread(
