@@ -11,7 +11,9 @@ opening it to a network (STREAMLIT_SERVER_ADDRESS=0.0.0.0) is a choice; read SEC
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -25,6 +27,18 @@ from mjstudio.tasks.service import Studio
 SETTINGS = services.settings()
 sitemap.serve_deep_links_through_the_frame()
 log = logging.getLogger("mjstudio.app")
+# What the first page run needs beyond app.py's own imports: imported in the background at
+# start-up, while the first browser is still loading Streamlit's frontend.
+WARM_UP = ("numpy", "PIL.Image", "streamlit.elements.lib.image_utils", "components.feed",
+           "components.params", "components.actions", "components.task_card")  # fmt: skip
+
+
+def _warm_up() -> None:
+    for name in WARM_UP:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the page run imports it again and reports it
+            log.exception("warming up %s failed", name)
 
 
 @asynccontextmanager
@@ -41,6 +55,7 @@ async def lifespan(_app):
     if configured and configured.base_url:
         conns.append(configured)
     Studio.shared(SETTINGS, conns)
+    threading.Thread(target=_warm_up, name="mj-warm-up", daemon=True).start()
     log.info("tracker started; data folder %s", SETTINGS.folder)
     yield
     Studio.forget(SETTINGS.folder)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import problems, session, sidebar, sitemap
 
-st.set_page_config(page_title="MJ Studio", page_icon=":art:", layout="wide")
+st.set_page_config(page_title="MJ Studio", page_icon="🎨", layout="wide")
 session.init()
 problems.new_run()
 page = sitemap.navigation()
