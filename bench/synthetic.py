@@ -7,6 +7,7 @@ little disk. The tasks belong to the embedded sandbox's workspace of that folder
 shows them with no key configured.
 
     .venv/bin/python -m bench.synthetic --count 10000 --data-dir /tmp/mj-10k [--running 0]
+    .venv/bin/python -m bench.synthetic --count 10000 --out /tmp/mj-10k.zip  # a history export
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mjstudio import images  # noqa: E402
 from mjstudio.config import SANDBOX_IDENTITY, sandbox_key, workspace_id  # noqa: E402
+from mjstudio.tasks.archive import export_history  # noqa: E402
 from mjstudio.tasks.record import RecordState, TaskRecord  # noqa: E402
 from mjstudio.tasks.store import TaskStore  # noqa: E402
 
@@ -104,17 +107,31 @@ def fill(data_dir: Path, count: int, *, workspace: str | None = None, seed: int 
     return workspace
 
 
+def export(data_dir: Path, out: Path, workspace: str) -> str:
+    """Write a filled folder's workspace as a history export (``python -m mjstudio history``)."""
+    report = export_history(TaskStore.open(data_dir), out, workspace)
+    return f"{report.tasks} tasks exported to {out} ({report.files} images, {report.links} links)"
+
+
 def main() -> None:
-    """Command line: fill a data folder."""
+    """Command line: fill a data folder (and write it as a history export with --out)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, help="the folder to fill (required without --out)")
     parser.add_argument("--workspace", default=None, help="default: the sandbox's workspace")
+    parser.add_argument("--out", type=Path, help="also write the tasks as a history export zip")
     args = parser.parse_args()
-    began = time.perf_counter()
-    workspace = fill(args.data_dir, args.count, workspace=args.workspace)
-    took = time.perf_counter() - began
-    print(f"{args.count} finished tasks in workspace {workspace} ({took:.1f} s)")
+    if args.data_dir is None and args.out is None:
+        parser.error("--data-dir is required (or --out, to fill a temporary folder)")
+    with tempfile.TemporaryDirectory(prefix="mj-synthetic-") as scratch:
+        data_dir = args.data_dir or Path(scratch)
+        began = time.perf_counter()
+        workspace = fill(data_dir, args.count, workspace=args.workspace)
+        took = time.perf_counter() - began
+        print(f"{args.count} finished tasks in workspace {workspace} ({took:.1f} s)")
+        if args.out is not None:
+            print(export(data_dir, args.out, workspace))
+            print(f"import: python -m mjstudio history import {args.out} [--workspace WS]")
 
 
 if __name__ == "__main__":
