@@ -1,4 +1,8 @@
-"""The task table of the store: its columns and indexes, and records to and from rows."""
+"""The store's task table: columns, indexes, prompt search, and records to and from rows.
+
+The SQL fragments the store's queries share live here too, because a partial index is only used
+by a query that repeats its ``WHERE`` expression word for word.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,13 @@ import sqlite3
 from dataclasses import fields
 from typing import Any
 
-from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.record import (
+    FINAL_STATES,
+    UNSENT_STATES,
+    RecordState,
+    TaskRecord,
+    sql_list,
+)
 
 SCHEMA_VERSION = 3
 
@@ -43,44 +53,81 @@ COLUMN_TYPES = {
     "download_gave_up": "INTEGER NOT NULL DEFAULT 0",
     "cost_s": "REAL",
 }
+FIELD_NAMES = tuple(f.name for f in fields(TaskRecord))
+
+# ---------------------------------------------------------------------- shared SQL fragments
+
+UNFINISHED_SQL = f"state NOT IN {sql_list(FINAL_STATES)}"
+ACTIVE_SQL = f"{UNFINISHED_SQL} AND (task_id IS NOT NULL OR state IN {sql_list(UNSENT_STATES)})"
+UNDOWNLOADED_SQL = (
+    f"state = '{RecordState.SUCCESS.value}' AND downloaded = 0 AND download_gave_up = 0"
+)
+# what the tracker follows: sent and unfinished, or succeeded and still to download
+FOLLOWED_SQL = f"(task_id IS NOT NULL AND {UNFINISHED_SQL}) OR ({UNDOWNLOADED_SQL})"
+POLL_AT_SQL = "coalesce(next_poll_at, 0)"
+COSTED_SQL = f"state = '{RecordState.SUCCESS.value}' AND cost_s IS NOT NULL"
+UPLOADS_SQL = "request LIKE '%/api/uploads/%' OR request LIKE '%\"upload:%'"
+
 _INDEX = "CREATE INDEX IF NOT EXISTS"
 INDEXES = {  # name -> its statement
     "tasks_ws_created": f"{_INDEX} tasks_ws_created ON tasks (workspace, created_at)",
     "tasks_ws_task": f"{_INDEX} tasks_ws_task ON tasks (workspace, task_id)",
-    "tasks_parent": f"{_INDEX} tasks_parent ON tasks (parent_id)",
-    "tasks_state": f"{_INDEX} tasks_state ON tasks (state)",
+    "tasks_parent": f"{_INDEX} tasks_parent ON tasks (parent_id, created_at)",
+    # the running set (name kept from release 2, whose schema check looks for it by name)
+    "tasks_state": f"{_INDEX} tasks_state ON tasks (workspace, created_at) WHERE {UNFINISHED_SQL}",
     # one form submission makes one task: a second insert of it fails, whoever races
     "tasks_ws_submission": "CREATE UNIQUE INDEX IF NOT EXISTS tasks_ws_submission"
     " ON tasks (workspace, submission) WHERE submission IS NOT NULL",
+    "tasks_due": f"{_INDEX} tasks_due ON tasks ({POLL_AT_SQL}) WHERE {FOLLOWED_SQL}",
+    "tasks_costs": f"{_INDEX} tasks_costs ON tasks (finished_at) WHERE {COSTED_SQL}",
+    "tasks_uploads": f"{_INDEX} tasks_uploads ON tasks (workspace) WHERE {UPLOADS_SQL}",
 }
-FIELD_NAMES = tuple(f.name for f in fields(TaskRecord))
+
+# ---------------------------------------------------------------------- prompt search
+
+FTS_TABLE = "tasks_fts"
+FTS_MIN_CHARS = 3  # the trigram tokenizer finds substrings of three characters or more
+FTS_CREATE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    "prompt, content='tasks', content_rowid='seq', tokenize='trigram')"
+)
+_FTS_DELETE = (
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, prompt) VALUES ('delete', old.seq, old.prompt);"
+)
+_FTS_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, prompt) VALUES (new.seq, new.prompt);"
+FTS_TRIGGERS = {  # kept in sync by SQLite itself, whichever release writes the rows
+    "tasks_fts_insert": f"AFTER INSERT ON tasks BEGIN {_FTS_INSERT} END",
+    "tasks_fts_delete": f"AFTER DELETE ON tasks BEGIN {_FTS_DELETE} END",
+    "tasks_fts_update": f"AFTER UPDATE OF prompt ON tasks BEGIN {_FTS_DELETE} {_FTS_INSERT} END",
+}
+FTS_REBUILD = f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')"
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
-    """Create the table and indexes, adding the columns an older file lacks (in a transaction)."""
-    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMN_TYPES.items())
-    conn.execute(f"CREATE TABLE IF NOT EXISTS tasks (seq INTEGER PRIMARY KEY, {columns})")
-    have = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
-    for name, kind in COLUMN_TYPES.items():
-        if name not in have:  # a file from an older version: add what it lacks
-            conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {_added(kind)}")
-    for statement in INDEXES.values():
-        conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+def fts_supported() -> bool:
+    """True when this SQLite has FTS5 with the trigram tokenizer (3.34 and later)."""
+    global _FTS_SUPPORTED
+    if _FTS_SUPPORTED is None:
+        conn = sqlite3.connect(":memory:")
+        try:
+            conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
+            _FTS_SUPPORTED = True
+        except sqlite3.Error:
+            _FTS_SUPPORTED = False
+        finally:
+            conn.close()
+    return _FTS_SUPPORTED
 
 
-def is_current(conn: sqlite3.Connection) -> bool:
-    """True when the file already has this version's table and indexes (nothing to write)."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
-    indexes = {row[1] for row in conn.execute("PRAGMA index_list(tasks)")}
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    return version >= SCHEMA_VERSION and set(COLUMN_TYPES) <= have and set(INDEXES) <= indexes
+_FTS_SUPPORTED: bool | None = None
 
 
-def _added(kind: str) -> str:
-    """A column definition usable in ALTER TABLE (no UNIQUE; NOT NULL only with a default)."""
-    kind = kind.replace(" UNIQUE", "")
-    return kind if "DEFAULT" in kind or "NOT NULL" not in kind else kind + " DEFAULT 0"
+def has_search(conn: sqlite3.Connection) -> bool:
+    """True when the file has the full-text table of prompts (and this SQLite can read it)."""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()
+    return row is not None and fts_supported()
+
+
+# ---------------------------------------------------------------------- records and rows
 
 
 def to_db(name: str, value: Any) -> Any:
@@ -96,17 +143,18 @@ def to_db(name: str, value: Any) -> Any:
 
 def from_row(row: sqlite3.Row) -> TaskRecord:
     """The record of a row (a column the file lacks keeps the field's default)."""
-    values: dict[str, Any] = {}
-    present = set(row.keys())
-    for name in FIELD_NAMES:
-        if name not in present:
-            continue
-        value = row[name]
-        if name in JSON_COLUMNS:
-            value = json.loads(value) if value else JSON_COLUMNS[name]()
-        elif name in BOOL_COLUMNS:
-            value = bool(value)
-        elif name == "state":
-            value = RecordState(value)
-        values[name] = value
-    return TaskRecord(**values)
+    values = dict(zip(row.keys(), row, strict=True))
+    for name, kind in JSON_COLUMNS.items():
+        if name in values:
+            text = values[name]
+            values[name] = json.loads(text) if text and text not in _EMPTY_JSON else kind()
+    for name in BOOL_COLUMNS:
+        if name in values:
+            values[name] = bool(values[name])
+    if values.keys() - _FIELD_SET:  # seq, and the columns of a newer release
+        values = {name: value for name, value in values.items() if name in _FIELD_SET}
+    return TaskRecord(**values)  # its state made a RecordState by the record itself
+
+
+_FIELD_SET = frozenset(FIELD_NAMES)
+_EMPTY_JSON = ("[]", "{}")

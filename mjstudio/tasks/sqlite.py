@@ -1,8 +1,8 @@
 """SQLite plumbing of the task store: connections, plain errors, private files, damage repair.
 
 A full, read-only or damaged data folder surfaces as one :class:`StoreUnavailable` whose
-message names no server path; nothing is cached, so the store works again as soon as the
-folder does.
+message names no server path; the store drops the connection that met it, so it works again
+as soon as the folder does.
 """
 
 from __future__ import annotations
@@ -92,12 +92,21 @@ def plain_errors() -> Iterator[None]:
 
 
 def connect(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
-    """A connection in autocommit mode; ``immutable`` reads a file nobody can write."""
+    """A connection in autocommit mode; ``immutable`` reads a file nobody can write.
+
+    Not bound to the thread that opens it: the store keeps one per thread and may close it
+    from another (at shutdown, or when its thread has ended).
+    """
     if immutable:
         uri = f"file:{quote(str(path.resolve()))}?immutable=1"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -54,14 +55,30 @@ class ReadOnlyStore(TaskStore):
 
 
 class SmallDiskStore(TaskStore):
-    """A disk with room for ``max_pages`` database pages (SQLite answers "disk is full")."""
+    """A disk with room for ``max_pages`` database pages (SQLite answers "disk is full").
 
-    max_pages = 1_000_000_000
+    SQLite takes a page limit per connection: a new size is given to every connection the store
+    has open too, as a real disk's size would be (the store keeps its connections).
+    """
+
+    _pages = 1_000_000_000
 
     def _open(self, *, immutable: bool = False) -> sqlite3.Connection:
         conn = super()._open(immutable=immutable)
         conn.execute(f"PRAGMA max_page_count = {self.max_pages}")
+        self.__dict__.setdefault("opened", []).append(conn)
         return conn
+
+    @property
+    def max_pages(self) -> int:
+        return self._pages
+
+    @max_pages.setter
+    def max_pages(self, pages: int) -> None:
+        self._pages = pages
+        for conn in self.__dict__.get("opened", []):
+            with suppress(sqlite3.ProgrammingError):  # closed already
+                conn.execute(f"PRAGMA max_page_count = {pages}")
 
 
 # --------------------------------------------------------------------------- a damaged database

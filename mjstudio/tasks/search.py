@@ -1,0 +1,88 @@
+"""The ``WHERE`` clause of the store's list and count: workspace, prompt search and filters.
+
+A prompt query finds the prompts that contain it, whatever the case. With three characters or
+more it goes through the FTS5 trigram index (``tasks_fts``): the query is quoted as one phrase,
+so whatever it holds (quotes, ``AND``, ``*``, ``:``, parentheses) is text to find, never FTS
+syntax. Shorter queries, files without the index and queries whose Unicode case folding SQLite
+does not share (``ß``, a final sigma) fall back to a case-folded substring scan of the
+workspace, with the same meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mjstudio.tasks.schema import FTS_MIN_CHARS, FTS_TABLE
+
+SCAN_SQL = "instr(casefold(prompt), ?) > 0"
+MATCH_SQL = f"seq IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+
+
+@dataclass(frozen=True)
+class Where:
+    """A ``WHERE`` clause, its arguments, and whether the full-text index narrows it."""
+
+    sql: str
+    args: list[Any]
+    indexed_search: bool = False
+
+
+def casefold(text: Any) -> str:
+    """Python's case folding, registered in SQLite as ``casefold()`` for the scan."""
+    return str(text).casefold() if text is not None else ""
+
+
+def phrase(text: str) -> str:
+    """The text as one FTS5 phrase: in double quotes, its own quotes doubled (never syntax)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def uses_index(text: str) -> bool:
+    """True when the trigram index answers this query exactly as the substring scan would."""
+    return len(text) >= FTS_MIN_CHARS and text.casefold() == text.lower()
+
+
+def prompt_clause(query: str, indexed: bool) -> tuple[str, Any, bool]:
+    """(clause, argument, full-text or not) finding the prompts that contain ``query``."""
+    text = query.strip()
+    if indexed and uses_index(text):
+        return MATCH_SQL, phrase(text), True
+    return SCAN_SQL, text.casefold(), False
+
+
+def filters(
+    workspace: str,
+    query: str | None,
+    modes: Iterable[str] | None,
+    states: Iterable[str] | None,
+    since: float | None,
+    until: float | None,
+    indexed: bool = False,
+    counting: bool = False,
+) -> Where:
+    """The clause of :meth:`TaskStore.list` and :meth:`TaskStore.count`; empty filter = all.
+
+    ``indexed``: the file has the full-text index. ``counting``: a count visits every match,
+    so a full-text one starts from the index's matches rather than from the workspace's rows.
+    """
+    clauses, args, found = ["workspace = ?"], [workspace], False
+    if query and query.strip():
+        clause, arg, found = prompt_clause(query, indexed)
+        clauses.append(clause)
+        args.append(arg)
+        if found and counting:
+            clauses[0] = "+workspace = ?"  # unary plus: not the workspace index, the matches
+    for column, allowed in (("mode", modes), ("state", states)):
+        chosen = [str(value) for value in allowed or []]
+        if chosen:
+            clauses.append(f"{column} IN ({', '.join('?' * len(chosen))})")
+            args.extend(chosen)
+    if since is not None:
+        clauses.append("created_at >= ?")
+        args.append(since)
+    if until is not None:
+        clauses.append("created_at < ?")
+        args.append(until)
+    return Where(" AND ".join(clauses), args, found)
