@@ -1,56 +1,77 @@
-"""The session's live task feed: cards refreshed in a fragment while tasks run."""
+"""The session's task feed: finished cards drawn once, running cards refreshed in one fragment.
+
+A page run draws the feed's finished cards where they belong and leaves a slot for each running
+one. One fragment (``_live``) fills the slots and reruns every REFRESH_S while a task runs: it
+asks the store for the latest updated_at of those records (one indexed query), reads them again
+only when it moved, and redraws only those cards; the finished cards are outside it and never
+redrawn by the timer. When a running
+task finishes (or is gone) the fragment asks for one full run, which draws it as a finished card
+and, when nothing runs any more, leaves no timer at all.
+
+A Streamlit fragment clears what a rerun of it does not draw again, so a running card is drawn
+on every tick; it is small (header, state line, lineage), and it shows the elapsed time.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from components import problems, services, session, task_card
+from components import problems, records, services, session, task_card
+from mjstudio.tasks.record import TaskRecord
 
-REFRESH_S = 1.0
+REFRESH_S = 0.3
 FEED_SIZE = 12
+SEED_RECENT = 4  # a new session (a reload) starts with the latest tasks and every running one
 
 
 def _seed_from_store() -> None:
-    """A new session (a reload) starts with the workspace's running and latest tasks."""
+    """A new session starts with the workspace's latest and running tasks (one page of each)."""
     if not session.feed_needs_seeding():
         return
     store = services.studio().store
     workspace = services.connection().workspace
-    recent = store.list(workspace, limit=4)
-    running = store.active(workspace)
+    recent = store.list(workspace, limit=SEED_RECENT)
+    running = store.running(workspace, FEED_SIZE)  # through the index on unfinished tasks
     session.seed_feed([r.id for r in [*recent, *running]])
 
 
-def _records() -> list:
-    store = services.studio().store
-    found = [store.get(rid) for rid in session.feed()[:FEED_SIZE]]
-    return [r for r in found if r is not None]
+def _records(ids: list[str]) -> list[TaskRecord]:
+    return records.by_ids(services.studio().store, ids)
 
 
 def render(where: str) -> None:
-    """The feed of this session's tasks; refreshes itself every second while one runs."""
+    """The feed of this session's tasks; its running cards refresh themselves."""
     with problems.store_guard():
         _seed_from_store()
-        active = any(r.needs_work for r in _records())
-        st.fragment(run_every=REFRESH_S if active else None)(_guarded)(where)
+        shown = _records(session.feed()[:FEED_SIZE])
+        if not shown:
+            st.caption("Your tasks appear here. Nothing has been generated in this session yet.")
+            return
+        slots: dict[str, DeltaGenerator] = {}
+        for record in shown:
+            if records.is_live(record):
+                slots[record.id] = st.container()  # filled by the fragment, in feed order
+            else:
+                task_card.render(record, where=where)
+        if slots:
+            st.fragment(run_every=REFRESH_S)(_live)(where, slots)
 
 
-def _guarded(where: str) -> None:
-    """The fragment: a data folder that can't be used shows the banner, not a traceback."""
+def _live(where: str, slots: dict[str, DeltaGenerator]) -> None:
+    """The fragment: the running cards, each in its slot; a full run once one is done."""
     with problems.store_guard():
-        _body(where)
+        current = _running(where, list(slots))
+        if len(current) < len(slots) or not all(records.is_live(r) for r in current):
+            st.rerun()  # finished or deleted: a full run draws it once, outside the timer
+        for record in current:
+            with slots[record.id]:
+                task_card.render(record, where=where)
 
 
-def _body(where: str) -> None:
-    records = _records()
-    if not records:
-        st.caption("Your tasks appear here. Nothing has been generated in this session yet.")
-        return
-    still = any(r.needs_work for r in records)
-    for record in records:
-        task_card.render(record, where=where)
-    live_key = f"feed:live:{where}"
-    if not still and st.session_state.get(live_key):
-        st.session_state[live_key] = False
-        st.rerun()  # everything finished: a full run stops the timer
-    st.session_state[live_key] = still
+def _running(where: str, ids: list[str]) -> list[TaskRecord]:
+    """The running cards' records, read again only when one of them changed in the store."""
+    key = f"feed:live:{where}"
+    kept = records.fresh(services.studio().store, ids, st.session_state.get(key))
+    st.session_state[key] = kept
+    return kept[2]

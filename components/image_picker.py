@@ -1,19 +1,25 @@
-"""Pick a source or reference image: upload, paste a URL, or an earlier result."""
+"""Pick a source or reference image: upload, paste a URL, or an earlier result.
+
+A picked image is checked, turned upright and made to fit once per image (an upload, or one
+version of a result file), not on every run: a run neither reads nor hashes the full image.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
-from components import services, session
+from components import display, services, session
 from mjstudio import images
 from mjstudio.server import embedded
 from mjstudio.tasks.record import RecordState
 
 SOURCES = ("Upload", "URL", "Earlier result")
+RESULTS = 20  # earlier results offered: one page of the newest
 DELIVERY_DATA = "data: URL inside the request"
 DELIVERY_LINK = "Link served by the studio"
 
@@ -46,18 +52,32 @@ def _stored() -> dict[tuple[str, str], str]:
     return {}
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _intake(digest: str, name: str, _data: bytes, upload: bool) -> tuple[images.ImageInfo, bytes]:
+def _prepare(name: str, raw: bytes, upload: bool) -> tuple[images.ImageInfo, bytes, str]:
     """Checked (an upload), turned upright (EXIF orientation) and made to fit the provider's
-    10 MB (a large result), once per image, not on every rerun."""
-    info = images.check_upload(name, _data) if upload else None
-    data = images.upright(_data)
+    10 MB (a large result): (what it is, the bytes to send, their digest)."""
+    info = images.check_upload(name, raw) if upload else None
+    data = images.upright(raw)
     data, mime = images.encode_to_fit(data, images.MAX_UPLOAD_BYTES)
-    if info is not None and data is _data:
-        return info, data
+    digest = hashlib.sha1(data).hexdigest()
+    if info is not None and data is raw:
+        return info, data, digest
     width, height = images.image_size(data)
     kind = mime.removeprefix("image/").upper()
-    return images.ImageInfo(kind, width, height, mime, len(data)), data
+    return images.ImageInfo(kind, width, height, mime, len(data)), data, digest
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _intake(file_id: str, name: str, _data: bytes) -> tuple[images.ImageInfo, bytes, str]:
+    """An upload made ready once (per upload), not on every rerun."""
+    return _prepare(name, _data, upload=True)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _result_intake(
+    path: str, mtime_ns: int, size: int, name: str
+) -> tuple[images.ImageInfo, bytes, str]:
+    """A stored result file read and made ready once per version of the file."""
+    return _prepare(name, Path(path).read_bytes(), upload=False)
 
 
 def url_for(data: bytes, mime: str, *, link: bool, digest: str = "") -> str:
@@ -102,12 +122,12 @@ def _from_upload(page: str) -> Picked | None:
         return None
     data = file.getvalue()
     try:
-        info, data = _intake(hashlib.sha1(data).hexdigest(), file.name, data, upload=True)
+        info, data, digest = _intake(f"{file.file_id}:{len(data)}", file.name, data)
     except images.ImageRejected as exc:
         st.error(f"{file.name}: {exc.reason}", icon=":material/block:")
         return None
     st.caption(f"{file.name} · {info.width}×{info.height} · {info.format}")
-    return _deliver(page, data, info.mime, file.name)
+    return _deliver(page, data, info.mime, file.name, digest)
 
 
 def _from_url(page: str) -> Picked | None:
@@ -129,7 +149,7 @@ def _from_url(page: str) -> Picked | None:
 def _from_result(page: str) -> Picked | None:
     conn = services.connection()
     store = services.studio().store
-    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=30)
+    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=RESULTS)
     done = [r for r in done if r.is_done]
     if not done:
         st.caption("No finished results yet in this workspace.")
@@ -154,21 +174,30 @@ def _from_result(page: str) -> Picked | None:
     )
     session.remember_pick(page, record.id, image_index)
     path = store.abspath(record.files[image_index])
-    st.image(str(store.abspath(record.thumbs[image_index])), width=200)
-    data = path.read_bytes()
+    thumbs = record.thumbs
+    shown = store.abspath(thumbs[image_index]) if image_index < len(thumbs) else path
+    display.image(shown if shown.is_file() else path, width=200)
     name = f"{record.id[:8]}-{image_index + 1}"
+    return _from_file(page, path, name)
+
+
+def _from_file(page: str, path: Path, name: str) -> Picked | None:
+    """A stored result file, made ready once per version of the file."""
     try:
-        info, data = _intake(hashlib.sha1(data).hexdigest(), name, data, upload=False)
+        version = path.stat()
+        info, data, digest = _result_intake(str(path), version.st_mtime_ns, version.st_size, name)
+    except OSError:
+        st.error(f"{name}: the file is missing from the data folder", icon=":material/block:")
+        return None
     except images.ImageRejected as exc:
         st.error(f"{name}: {exc.reason}", icon=":material/block:")
         return None
-    return _deliver(page, data, info.mime, name)
+    return _deliver(page, data, info.mime, name, digest)
 
 
-def _deliver(page: str, data: bytes, mime: str, label: str) -> Picked:
+def _deliver(page: str, data: bytes, mime: str, label: str, digest: str) -> Picked:
     """Local bytes and how the provider gets them: a served link (stored only when the request
     is made) or a data: URL."""
-    digest = hashlib.sha1(data).hexdigest()
     choices = [DELIVERY_LINK, DELIVERY_DATA] if public_base() else [DELIVERY_DATA]
     how = st.radio(
         "Send the image as",

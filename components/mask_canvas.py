@@ -55,7 +55,9 @@ class Source:
 
 def load_source(picked: Picked) -> Source:
     """The picked image, upright, with its display copy; ImageRejected or ValueError if unusable."""
-    data = picked.data or fetch(picked.url)
+    if picked.data is not None:  # its digest was taken once, when it was picked
+        return _prepared(picked.digest, picked.data)
+    data = fetch(picked.url)
     return _prepared(hashlib.sha1(data).hexdigest(), data)
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import services, session
+from components import display, services, session
 from mjstudio.tasks.record import RecordState, TaskRecord
 
 FROM_HISTORY = "From history"
+CHOICES = 20  # finished tasks offered: one page of the newest
 BY_ID = "Paste a task id"
 
 
@@ -41,7 +42,8 @@ def pick(page: str) -> Parent | None:
 
 def _from_history(page: str) -> TaskRecord | None:
     conn = services.connection()
-    done = services.studio().store.list(conn.workspace, states=[RecordState.SUCCESS], limit=50)
+    store = services.studio().store
+    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=CHOICES)
     done = [r for r in done if r.task_id]
     if not done:
         st.info(
@@ -77,11 +79,9 @@ def _choose_index(page: str, task_id: str, record: TaskRecord | None, count: int
         cols = st.columns(4)
         store = services.studio().store
         for i, rel in enumerate(record.thumbs):
-            path = store.abspath(rel)
-            if path.is_file():
-                cols[i % 4].image(str(path), caption=f"Image {i + 1}", width="stretch")
-            else:
-                cols[i % 4].caption(f"Image {i + 1}: the file is missing")
+            with cols[i % 4]:
+                if not display.image(store.abspath(rel), caption=f"Image {i + 1}"):
+                    st.caption(f"Image {i + 1}: the file is missing")
     preset = session.last_pick(page)
     default = preset[1] if preset and record is not None and preset[0] == record.id else 0
     index = st.radio(

@@ -25,13 +25,12 @@ def settings() -> Settings:
 
 
 def studio() -> Studio:
-    """The process's Studio (store, uploads, tracker); the server's lifespan made it first."""
-    return _studio(settings())
+    """The process's Studio (store, uploads, tracker); the server's lifespan made it first.
 
-
-@st.cache_resource(show_spinner=False)
-def _studio(conf: Settings) -> Studio:
-    return Studio.shared(conf)
+    Studio.shared is a dictionary lookup; a cache keyed by the settings would hash them on
+    every call (a dozen times a page run).
+    """
+    return Studio.shared(settings())
 
 
 def configured_connection() -> Connection | None:

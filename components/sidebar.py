@@ -6,9 +6,6 @@ import streamlit as st
 
 from components import services
 from components.plain import plain
-from mjstudio.tasks.record import RecordState
-
-UNFINISHED = [state for state in RecordState if not state.is_final]
 
 
 def provider_banner() -> None:
@@ -34,7 +31,7 @@ def render() -> None:
     """Sidebar: provider, running tasks, data folder."""
     conn = services.connection()
     store = services.studio().store
-    running = store.count(conn.workspace, states=UNFINISHED)  # a count, not the records
+    running = store.count_active(conn.workspace)  # through the running-set index
     with st.sidebar:
         st.caption("Provider: " + ("embedded sandbox" if conn.is_sandbox else plain(conn.base_url)))
         if running:

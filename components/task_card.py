@@ -2,23 +2,27 @@
 
 Prompts, task ids and other user- or provider-supplied strings are shown as plain text
 (``st.text`` or ``plain``), never as Markdown. A result file missing from the data folder
-shows a placeholder with "Download again" instead of breaking the page.
+shows a placeholder with "Download again" instead of breaking the page. Images are shown as
+their stored thumbnails (components/display.py); the full-size files go out only as downloads.
+A card costs a few lookups by id, whatever the history holds: its parent (remembered for the
+session) and, for a finished task, its children.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
 import streamlit as st
-from PIL import Image
 
-from components import actions, services, task_status
+from components import actions, display, services, task_status
 from components.plain import plain
 from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
 from mjstudio.api.prompt import format_flags
 from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.store import TaskStore
 
 STATE_ICONS = {
     RecordState.QUEUED: ":material/schedule_send:",
@@ -55,9 +59,28 @@ def _header(record: TaskRecord) -> None:
     right.markdown(f"{STATE_ICONS[record.state]} {record.state.value}")
 
 
+PARENTS = "card:parents"  # parent id -> (prompt, mode, task id), remembered for the session
+REMEMBERED = 256
+
+
+def _parent(record: TaskRecord) -> tuple[str, str, str | None] | None:
+    """(prompt, mode, task id) of a task's parent; None when it has none or it was deleted."""
+    if not record.parent_id:
+        return None
+    known = st.session_state.setdefault(PARENTS, {})
+    if record.parent_id not in known:
+        parent = services.studio().store.get(record.parent_id)
+        if parent is None:
+            return None
+        if len(known) >= REMEMBERED:
+            known.clear()
+        known[record.parent_id] = (parent.prompt, parent.mode, parent.task_id)
+    return known[record.parent_id]
+
+
 def _derived_title(record: TaskRecord) -> str:
-    parent = services.studio().store.get(record.parent_id) if record.parent_id else None
-    base = parent.prompt if parent and parent.prompt else "an earlier task"
+    parent = _parent(record)
+    base = parent[0] if parent and parent[0] else "an earlier task"
     return f"{record.mode} of “{base}”"
 
 
@@ -67,7 +90,13 @@ def _when(ts: float | None) -> str:
 
 def _paths(which: list[str]) -> list[Path]:
     store = services.studio().store
-    return [store.abspath(rel) for rel in which]
+    return [_abspath(store, rel) for rel in which]
+
+
+@functools.lru_cache(maxsize=4096)
+def _abspath(store: TaskStore, rel: str) -> Path:
+    """A stored result path made absolute (and checked to stay in the data folder) once."""
+    return store.abspath(rel)
 
 
 def _results(record: TaskRecord, *, where: str, compact: bool) -> None:
@@ -79,10 +108,11 @@ def _results(record: TaskRecord, *, where: str, compact: bool) -> None:
             icon=":material/broken_image:",
         )
         task_status.download_again(record, where=where)
+    shown = _shown(record, files)
     if record.mode == "upscale":
-        _upscaled(record, files[0], where=where, compact=compact)
+        _upscaled(record, files[0], shown[0], where=where, compact=compact)
         return
-    _grid(_shown(record, files) if compact else files)
+    _grid(shown)
     if not compact:
         _uv_buttons(record, files, where=where)
     present = [p for p in files if p.is_file()]
@@ -92,39 +122,44 @@ def _results(record: TaskRecord, *, where: str, compact: bool) -> None:
         actions.prompt_tools(record, where=where)
 
 
-def _shown(record: TaskRecord, files: list[Path]) -> list[Path]:
-    """The thumbnails, or the full image where a thumbnail is missing."""
+def _shown(record: TaskRecord, files: list[Path]) -> list[Path | None]:
+    """What shows each image: its thumbnail, or the file (made small once) where the thumbnail
+    is missing; None where the file itself is missing."""
     thumbs = _paths(record.thumbs)
-    return [t if t.is_file() else f for t, f in zip(thumbs, files, strict=False)] or files
+    shown: list[Path | None] = []
+    for index, file in enumerate(files):
+        thumb = thumbs[index] if index < len(thumbs) else None
+        if not file.is_file():
+            shown.append(None)
+        else:
+            shown.append(thumb if thumb is not None and thumb.is_file() else file)
+    return shown
 
 
-def _upscaled(record: TaskRecord, path: Path, *, where: str, compact: bool) -> None:
-    try:
-        with Image.open(path) as img:  # reads the header only
-            w, h = img.size
-    except OSError:
-        _placeholder("Upscaled image")
+def _upscaled(
+    record: TaskRecord, path: Path, shown: Path | None, *, where: str, compact: bool
+) -> None:
+    size = display.pixel_size(path)
+    if (
+        size is None
+        or shown is None
+        or not display.image(shown, caption=f"Upscaled · {size[0]}×{size[1]}", width="content")
+    ):
+        display.placeholder("Upscaled image")
     else:
-        st.image(str(path), caption=f"Upscaled · {w}×{h}", width="stretch")
         actions.download_one(record, 0, path, where=where)
     if not compact:
         actions.prompt_tools(record, where=where)
 
 
-def _placeholder(caption: str) -> None:
-    with st.container(border=True):
-        st.caption(f":material/broken_image: {caption}: the file is missing")
-
-
-def _grid(shown: list[Path]) -> None:
+def _grid(shown: list[Path | None]) -> None:
     for row in range(0, len(shown), 2):
         cols = st.columns(2, gap="small")
         for col, index in zip(cols, range(row, min(row + 2, len(shown))), strict=False):
             with col:
-                if shown[index].is_file():
-                    st.image(str(shown[index]), caption=f"Image {index + 1}", width="stretch")
-                else:
-                    _placeholder(f"Image {index + 1}")
+                path, caption = shown[index], f"Image {index + 1}"
+                if path is None or not display.image(path, caption=caption, width="stretch"):
+                    display.placeholder(caption)
 
 
 def _uv_buttons(record: TaskRecord, files: list[Path], *, where: str) -> None:
@@ -168,18 +203,16 @@ def _button_row(
 
 
 def _lineage(record: TaskRecord) -> None:
-    store = services.studio().store
     parts = []
     if record.parent_id:
-        parent = store.get(record.parent_id)
+        parent = _parent(record)
         index = (record.parent_index or 0) + 1
         if parent:
-            parts.append(
-                f"from image {index} of “{parent.prompt or parent.mode}” ({parent.task_id})"
-            )
+            prompt, mode, task_id = parent
+            parts.append(f"from image {index} of “{prompt or mode}” ({task_id})")
         else:
             parts.append("from a deleted task")
-    kids = store.children(record.id)
+    kids = services.studio().store.children(record.id) if record.is_done else []
     if kids:
         labels = [f"{'U' if k.mode == 'upscale' else 'V'}{(k.parent_index or 0) + 1}" for k in kids]
         parts.append("made here: " + ", ".join(labels))

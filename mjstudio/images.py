@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote_to_bytes
 
-from PIL import Image, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 10_000_000  # "10 MB": the decimal reading, the stricter of the two
 MAX_PIXELS = 80_000_000  # refuse decompression bombs before decoding
@@ -164,22 +164,44 @@ def split_grid(data: bytes) -> list[bytes]:
     return [_png(img.crop(box)) for box in boxes]
 
 
-def thumbnail(data: bytes, max_side: int = 384) -> bytes:
-    """A small WebP (JPEG where Pillow lacks WebP) at most ``max_side`` pixels on its long side."""
+THUMB_SIDE = 512  # a grid image is 466 CSS px wide on a 1440x900 screen (wide layout)
+THUMB_MAX_BYTES = 36_000  # four of them, one 2x2 grid, stay under 150 KB
+_THUMB_QUALITIES = (82, 76, 70, 62, 54, 46, 38)
+SHOWN_FORMATS = ("JPEG", "PNG")  # what Streamlit's st.image serves as it is, not re-encoded
+_SHOWN_MAX_BYTES = 200_000  # a JPEG/PNG display copy larger than this is made again
+
+
+def thumbnail(data: bytes, max_side: int = THUMB_SIDE, *, max_width: int | None = None) -> bytes:
+    """A display copy at most ``max_side`` px on its long side (and ``max_width`` wide).
+
+    An opaque image becomes a JPEG of at most THUMB_MAX_BYTES (the quality falls until it
+    fits), one with transparency a PNG: the two formats a page hands to Streamlit as they are.
+    """
     img = _open(data)
+    if max_width is not None and img.width > max_width:
+        max_side = min(max_side, max(1, max_width * max(img.size) // img.width))
     img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    alpha = "A" in img.getbands() or "transparency" in img.info
-    out = io.BytesIO()
-    if features.check("webp"):
-        img.convert("RGBA" if alpha else "RGB").save(out, "WEBP", quality=80, method=4)
-    else:  # pragma: no cover - Pillow is built with WebP in our environments
-        img.convert("RGB").save(out, "JPEG", quality=82, optimize=True)
-    return out.getvalue()
+    if "A" in img.getbands() or "transparency" in img.info:
+        return _png(img.convert("RGBA"))
+    img = img.convert("RGB")
+    for quality in _THUMB_QUALITIES:
+        if found := _encoded(img, "JPEG", THUMB_MAX_BYTES, quality=quality, optimize=True):
+            return found
+    return _encoded(img, "JPEG", MAX_UPLOAD_BYTES, quality=_THUMB_QUALITIES[-1]) or b""
 
 
 def thumbnail_mime(data: bytes) -> str:
-    """The MIME type of bytes made by :func:`thumbnail`."""
-    return "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
+    """The MIME type of a thumbnail's bytes (older releases made WebP ones)."""
+    kinds = {b"\x89PNG": "image/png", b"RIFF": "image/webp"}
+    return kinds.get(data[:4], "image/jpeg")
+
+
+def shown_format(data: bytes, max_side: int = THUMB_SIDE, max_width: int | None = None) -> str:
+    """'JPEG' or 'PNG' when the bytes can be shown as they are (a small JPEG or PNG within
+    ``max_side`` and ``max_width``), else '' (an original, or an older WebP thumbnail)."""
+    fmt, (width, height) = _header_of(data) if len(data) <= _SHOWN_MAX_BYTES else ("", (0, 0))
+    fits = max(width, height) <= max_side and (max_width is None or width <= max_width)
+    return fmt if fmt in SHOWN_FORMATS and fits else ""
 
 
 def image_size(data: bytes) -> tuple[int, int]:
@@ -193,12 +215,17 @@ def image_size(data: bytes) -> tuple[int, int]:
         raise ImageRejected("not an image") from exc
 
 
-def _format_of(data: bytes) -> str | None:
+def _header_of(data: bytes) -> tuple[str, tuple[int, int]]:
+    """(format, size) read from the header; ("", (0, 0)) when the bytes are not an image."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return str(img.format)
+            return str(img.format), img.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
+        return "", (0, 0)
+
+
+def _format_of(data: bytes) -> str | None:
+    return _header_of(data)[0] or None
 
 
 def sniff_extension(data: bytes) -> str:

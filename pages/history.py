@@ -1,14 +1,19 @@
-"""History: every task of this workspace, newest first, searchable and filterable."""
+"""History: every task of this workspace, newest first, searchable and filterable.
+
+A run reads one page of rows and counts at most COUNT_CAP matches (components/records.py):
+past that, the count says "more than" and the dates or the search reach older tasks.
+"""
 
 import datetime as dt
 
 import streamlit as st
 
-from components import actions, services, task_card
+from components import actions, records, services, task_card
 from mjstudio.api.contract import MODES
 from mjstudio.tasks.record import RecordState
 
 PAGE_SIZE = 10
+COUNT_CAP = 1000
 
 st.title("History")
 conn = services.connection()
@@ -33,10 +38,16 @@ def _bounds(picked) -> tuple[float | None, float | None]:
 
 since, until = _bounds(dates)
 filters = {"query": query or None, "modes": modes, "states": states, "since": since, "until": until}
-total = store.count(conn.workspace, **filters)
+total, more = records.count_upto(store, conn.workspace, COUNT_CAP, **filters)
 pages = max(1, -(-total // PAGE_SIZE))
 page_no = st.number_input("Page", 1, pages, 1, key="history:page") if pages > 1 else 1
-st.caption(f"{total} task(s) · page {page_no} of {pages}")
+if more:
+    st.caption(
+        f"More than {COUNT_CAP:,} tasks · page {page_no} of the newest {pages} "
+        "(search or pick dates to reach older ones)"
+    )
+else:
+    st.caption(f"{total} task(s) · page {page_no} of {pages}")
 
 for record in store.list(
     conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE

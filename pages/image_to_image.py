@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import actions, feed, image_picker, params
+from components import actions, display, feed, image_picker, params
 
 MODE = "image-to-image"
 
@@ -18,7 +18,7 @@ left, right = st.columns(2)
 with left:
     first = image_picker.pick("i2i-1", label="Reference image")
     if first and first.data:
-        st.image(first.data, width=260)
+        display.picked(first.data, first.digest, width=260)
 with right, st.expander("Second reference (optional)"):
     second = image_picker.pick("i2i-2", label="Second reference image")
 

@@ -13,12 +13,15 @@ from PIL import Image
 
 from mjstudio.images import (
     MAX_UPLOAD_BYTES,
+    THUMB_MAX_BYTES,
+    THUMB_SIDE,
     ImageInfo,
     ImageRejected,
     check_upload,
     data_url_bytes,
     image_size,
     resized_png,
+    shown_format,
     sniff_extension,
     sniff_mime,
     split_grid,
@@ -203,19 +206,51 @@ def test_split_grid_keeps_alpha_and_rejects_garbage() -> None:
         split_grid(b"nope")
 
 
-def test_thumbnail_is_small_and_keeps_aspect() -> None:
+def test_thumbnail_is_a_jpeg_within_its_byte_budget_and_keeps_aspect() -> None:
     noise = np.random.default_rng(3).integers(0, 256, (1000, 2000, 3), dtype=np.uint8)
     big = encode(Image.fromarray(noise), "PNG")
-    thumb = thumbnail(big)
+    thumb = thumbnail(big)  # pure noise: the quality falls until it fits
     img = decode(thumb)
-    assert img.format in ("WEBP", "JPEG") and thumbnail_mime(thumb) == f"image/{img.format.lower()}"
-    assert img.size == (384, 192) and len(thumb) < len(big) / 10
+    assert img.format == "JPEG" and thumbnail_mime(thumb) == "image/jpeg"
+    assert img.size == (THUMB_SIDE, THUMB_SIDE // 2) and len(thumb) <= THUMB_MAX_BYTES
+    assert shown_format(thumb) == "JPEG"  # handed to Streamlit as it is
     assert decode(thumbnail(big, max_side=100)).size == (100, 50)
+    assert decode(thumbnail(big, max_width=200)).size == (200, 100)
+    tall = encode(solid((300, 900)), "PNG")
+    assert decode(thumbnail(tall, max_width=200)).size == (171, THUMB_SIDE)
+    assert decode(thumbnail(tall, max_width=100)).size == (100, 300)
+
+
+def test_a_grid_of_real_looking_thumbnails_is_under_150_kb_and_sharp() -> None:
+    """Four sandbox results (painterly art, like real ones) as the tracker stores them."""
+    from mjstudio.sandbox.imaging import text_to_image
+
+    total = 0
+    for art in text_to_image("a red fox in the snow"):
+        thumb = thumbnail(encode(art, "PNG", compress_level=1))
+        total += len(thumb)
+        shown = np.asarray(decode(thumb).convert("RGB"), dtype=float)
+        assert shown.shape == (THUMB_SIDE, THUMB_SIDE, 3)  # a 466 px wide grid cell at 1440x900
+        reference = art.convert("RGB").resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        mse = np.mean((np.asarray(reference, dtype=float) - shown) ** 2)
+        assert 10 * np.log10(255**2 / mse) >= 35  # dB: no visible blocking or smearing
+    assert total <= 150_000
 
 
 def test_thumbnail_does_not_enlarge_and_keeps_transparency() -> None:
-    img = decode(thumbnail(encode(solid((50, 80), (0, 0, 0, 0), "RGBA"), "PNG")))
+    thumb = thumbnail(encode(solid((50, 80), (0, 0, 0, 0), "RGBA"), "PNG"))
+    img = decode(thumb)
     assert img.size == (50, 80) and img.mode == "RGBA" and img.getpixel((5, 5))[3] == 0
+    assert thumbnail_mime(thumb) == "image/png" and shown_format(thumb) == "PNG"
+
+
+def test_only_small_jpegs_and_pngs_are_shown_as_they_are() -> None:
+    assert shown_format(encode(solid((512, 300)), "JPEG")) == "JPEG"
+    assert shown_format(encode(solid((384, 384)), "WEBP")) == ""  # an older release's thumbnail
+    assert thumbnail_mime(encode(solid((384, 384)), "WEBP")) == "image/webp"
+    assert shown_format(encode(solid((1024, 1024)), "PNG")) == ""  # a full-size result
+    assert shown_format(encode(solid((400, 300)), "JPEG"), max_width=200) == ""
+    assert shown_format(b"not an image") == ""
 
 
 def test_thumbnail_follows_exif_orientation() -> None:

@@ -163,10 +163,11 @@ def test_generate_upscale_vary_and_history(start_studio, page: Page, tmp_path: P
     upscale_card = card(page, upscale, "text-to-image")
     shown = natural_sizes(loaded_images(upscale_card, 1))[0]
     parent_file = file_size(data, store_of(data).get(grid.id).files[1])
-    assert image_2 == parent_file  # the grid shows the files at full size
-    doubled = (2 * image_2[0], 2 * image_2[1])
-    # Streamlit scales what it shows down to its content width; the file is the real upscale
-    assert shown[0] > image_2[0] and shown[0] * doubled[1] == shown[1] * doubled[0], shown
+    # the grid shows display copies (at most 512 px), made once when the result was stored
+    assert max(image_2) <= 512 and image_2[0] * parent_file[1] == image_2[1] * parent_file[0]
+    doubled = (2 * parent_file[0], 2 * parent_file[1])
+    # the upscale is shown from its display copy too; the file (and its download) is the real one
+    assert max(shown) == 512 and shown[0] * doubled[1] == shown[1] * doubled[0], shown
     expect(upscale_card).to_contain_text(f"Upscaled · {doubled[0]}×{doubled[1]}")
     assert file_size(data, store_of(data).get(upscale.id).files[0]) == doubled
     with page.expect_download() as download:

@@ -189,7 +189,8 @@ def _unavailable(*args, **kwargs):
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.title)
 def test_a_data_folder_that_cant_be_used_shows_one_banner(app, store, monkeypatch, page):
     app()  # the studio starts with its folder fine
-    for name in ("list", "get", "count", "active", "children", "add", "update", "find_submission"):
+    reads = ("list", "get", "count", "count_active", "running", "latest_update", "children")
+    for name in (*reads, "active", "add", "update", "find_submission"):
         monkeypatch.setattr(TaskStore, name, _unavailable)
     at = app(page.script)
     assert not at.exception
@@ -222,11 +223,12 @@ def test_a_damaged_database_set_aside_is_said_once(app, monkeypatch):
 
 def _feed_fragment_alone() -> None:
     """What a fragment rerun of the feed runs: the fragment's body, without the frame."""
+    import streamlit as st
+
     from components import feed, session
 
     session.init()
-    session.add_to_feed("a-task-id")
-    feed._guarded("text-to-image")
+    feed._live("text-to-image", {"a-task-id": st.container()})
 
 
 def test_the_feed_fragment_survives_the_folder_going_away(data_dir, monkeypatch):

@@ -1,0 +1,230 @@
+"""Looking inside an AppTest run: media files, fragment timers and reruns, SQL, encodes.
+
+Shared by the page-cost tests and bench/bench_pages.py. Each probe is a context manager that
+patches one Streamlit (or sqlite3, or Pillow) entry point for its duration.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit.testing.v1.app_test as app_test_module
+import streamlit.testing.v1.local_script_runner as runner_module
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext, ThreadState
+from streamlit.testing.v1 import AppTest
+
+from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.store import TaskStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE_CODE = (ROOT / "components", ROOT / "pages", ROOT / "frame.py")
+
+
+# --------------------------------------------------------------------------- the element tree
+
+
+def walk(node) -> Iterator:
+    """Every node under an AppTest node, depth first."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from walk(child)
+
+
+def block(at: AppTest, key: str):
+    """The container with this key (a card is ``card-<where>-<record id>``)."""
+    return next(n for n in walk(at.main) if getattr(n, "key", None) == key)
+
+
+def image_urls(node) -> list[str]:
+    """The URLs of every image shown under a node, in page order."""
+    return [url for n in walk(node) if getattr(n, "type", "") == "image" for url in n.value]
+
+
+def count_elements(at: AppTest) -> int:
+    """How many elements and blocks the last run (or fragment run) sent."""
+    return sum(1 for _ in walk(at.main)) + sum(1 for _ in walk(at.sidebar))
+
+
+# --------------------------------------------------------------------------- media files
+
+
+@dataclass
+class Media:
+    """The media file storages AppTest runs made; the last one holds the last run's files."""
+
+    storages: list[MemoryMediaFileStorage] = field(default_factory=list)
+
+    def content(self, url: str) -> tuple[bytes, str]:
+        """(bytes, mimetype) Streamlit serves at a media URL of the last run."""
+        file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
+        found = self.storages[-1].get_file(file_id)
+        return bytes(found.content), found.mimetype
+
+
+@contextmanager
+def media() -> Iterator[Media]:
+    """Keep hold of the media file storage each AppTest run makes."""
+    seen = Media()
+
+    class Kept(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            seen.storages.append(self)
+
+    original = app_test_module.MemoryMediaFileStorage
+    app_test_module.MemoryMediaFileStorage = Kept
+    try:
+        yield seen
+    finally:
+        app_test_module.MemoryMediaFileStorage = original
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+@dataclass
+class Fragments:
+    """Fragment timers the runs asked for, and the fragment each drawn card was drawn in."""
+
+    timers: list[tuple[str, float]] = field(default_factory=list)  # (fragment id, seconds)
+    cards: list[tuple[str, str | None]] = field(default_factory=list)  # (record id, fragment)
+
+
+@contextmanager
+def fragments() -> Iterator[Fragments]:
+    """Record every ``run_every`` timer sent and the fragment each task card is drawn in."""
+    from components import task_card
+
+    seen = Fragments()
+    enqueue, render = ScriptRunContext.enqueue, task_card.render
+
+    def watched_enqueue(self, msg) -> None:
+        if msg.HasField("auto_rerun"):
+            seen.timers.append((msg.auto_rerun.fragment_id, msg.auto_rerun.interval))
+        enqueue(self, msg)
+
+    def watched_render(record: TaskRecord, **kwargs) -> None:
+        seen.cards.append((record.id, ThreadState.get().fragment_id))
+        render(record, **kwargs)
+
+    ScriptRunContext.enqueue = watched_enqueue
+    task_card.render = watched_render
+    try:
+        yield seen
+    finally:
+        ScriptRunContext.enqueue = enqueue
+        task_card.render = render
+
+
+def tick(at: AppTest, fragment_id: str) -> AppTest:
+    """Run one fragment rerun, as the browser's timer asks for it (the tree holds its output)."""
+    original = runner_module.RerunData
+    runner_module.RerunData = functools.partial(
+        original, fragment_id_queue=[fragment_id], is_auto_rerun=True
+    )
+    try:
+        return at.run()
+    finally:
+        runner_module.RerunData = original
+
+
+# --------------------------------------------------------------------------- SQL and encodes
+
+
+@contextmanager
+def page_statements() -> Iterator[list[str]]:
+    """The SQL statements page code (components/, pages/, frame.py) issues meanwhile."""
+    issued: list[str] = []
+    connect = sqlite3.connect
+
+    def from_page_code() -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if any(name.startswith(str(p)) for p in PAGE_CODE):
+                return True
+            frame = frame.f_back
+        return False
+
+    def traced(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(lambda sql: issued.append(sql) if from_page_code() else None)
+        return conn
+
+    sqlite3.connect = traced
+    try:
+        yield issued
+    finally:
+        sqlite3.connect = connect
+
+
+def steps(database: Path, sql: str) -> int:
+    """SQLite virtual machine steps a statement takes (about; rows touched drive it)."""
+    conn = sqlite3.connect(database)
+    conn.create_function("casefold", 1, lambda t: str(t).casefold() if t else "")
+    taken = [0]
+
+    def count() -> int:
+        taken[0] += 100
+        return 0
+
+    conn.set_progress_handler(count, 100)
+    try:
+        conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+    return taken[0]
+
+
+@contextmanager
+def encodes() -> Iterator[list[str]]:
+    """The image formats Pillow encodes in the calling process meanwhile (any thread)."""
+    done: list[str] = []
+    save = Image.Image.save
+    lock = threading.Lock()
+
+    def watched(self, fp, format=None, **params):  # noqa: A002 - Pillow's own name
+        with lock:
+            done.append(str(format or getattr(fp, "name", "?")))
+        return save(self, fp, format, **params)
+
+    Image.Image.save = watched
+    try:
+        yield done
+    finally:
+        Image.Image.save = save
+
+
+# --------------------------------------------------------------------------- a long history
+
+
+def fill_fast(store: TaskStore, workspace: str, count: int, stock: list[tuple[str, str]]) -> None:
+    """``count`` finished text-to-image tasks, every one showing the same stored images
+    (``stock``: (file, thumbnail) paths relative to the data folder), in one transaction."""
+    start = time.time() - count * 30.0
+    batch = [
+        TaskRecord.new(
+            workspace,
+            {"input": {"mode": "text-to-image", "prompt": f"a fox number {n}", "speed": "fast"}},
+            task_id=f"history-{n:06d}",
+            state=RecordState.SUCCESS,
+            created_at=start + n * 30.0,
+            finished_at=start + n * 30.0 + 40.0,
+            files=[f for f, _ in stock],
+            thumbs=[t for _, t in stock],
+            result_urls=[f"https://results.invalid/{n}/{i}.png" for i in range(len(stock))],
+            downloaded=True,
+        )
+        for n in range(count)
+    ]
+    store.add_many(batch)
