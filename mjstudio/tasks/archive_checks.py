@@ -109,10 +109,13 @@ def _fits_one(value: Any, hint: Any) -> bool:
     origin = typing.get_origin(hint) or hint
     if hint is type(None):
         return value is None
-    if origin is list:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if origin is list:  # list[str] (paths, URLs) or list[int] (starred image indexes)
+        (item,) = typing.get_args(hint) or (str,)
+        return isinstance(value, list) and all(_fits_one(v, item) for v in value)
     if origin is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(origin, type):
         return isinstance(value, str if issubclass(origin, str) else origin)
     return True

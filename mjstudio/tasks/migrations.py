@@ -36,6 +36,8 @@ _V2_INDEXES = (
     " ON tasks (workspace, submission) WHERE submission IS NOT NULL",
 )
 _V3_COLUMNS = ("cost_s",)
+_V4_COLUMNS = ("batch_id", "batch_label", "cell", "favourite", "favourite_images")
+_V4_INDEXES = ("tasks_batch", "tasks_starred")
 _REDEFINED = ("tasks_parent", "tasks_state")
 
 
@@ -58,6 +60,11 @@ def _table(conn: sqlite3.Connection, columns: dict[str, str]) -> None:
             conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {_added(kind)}")
 
 
+def _columns_without(*names: str) -> dict[str, str]:
+    """The columns of this release but those named (added by a later step)."""
+    return {name: kind for name, kind in COLUMN_TYPES.items() if name not in names}
+
+
 def _added(kind: str) -> str:
     """A column definition usable in ALTER TABLE (no UNIQUE; NOT NULL only with a default)."""
     kind = kind.replace(" UNIQUE", "")
@@ -66,18 +73,19 @@ def _added(kind: str) -> str:
 
 def to_2(conn: sqlite3.Connection) -> None:
     """Release 2: the task table with all its columns (added where missing) and its indexes."""
-    _table(conn, {k: v for k, v in COLUMN_TYPES.items() if k not in _V3_COLUMNS})
+    _table(conn, _columns_without(*_V3_COLUMNS, *_V4_COLUMNS))
     for statement in _V2_INDEXES:
         conn.execute(statement)
 
 
 def to_3(conn: sqlite3.Connection) -> None:
     """Release 3: cost_s, an index for every query the studio runs, full-text prompt search."""
-    _table(conn, COLUMN_TYPES)
+    _table(conn, _columns_without(*_V4_COLUMNS))
     for name in _REDEFINED:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
-    for statement in INDEXES.values():
-        conn.execute(statement)
+    for name, statement in INDEXES.items():
+        if name not in _V4_INDEXES:
+            conn.execute(statement)
     if not fts_supported():
         log.warning("this SQLite has no FTS5 trigram tokenizer: prompt search scans the table")
         return
@@ -87,7 +95,18 @@ def to_3(conn: sqlite3.Connection) -> None:
     conn.execute(FTS_REBUILD)  # filled from the rows already stored
 
 
-STEPS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, to_2), (3, to_3))
+def to_4(conn: sqlite3.Connection) -> None:
+    """Release 4: batches (matrices, sweeps) and favourites, with their indexes."""
+    _table(conn, COLUMN_TYPES)
+    for name in _V4_INDEXES:
+        conn.execute(INDEXES[name])
+
+
+STEPS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
+    (2, to_2),
+    (3, to_3),
+    (4, to_4),
+)
 
 
 def is_current(conn: sqlite3.Connection) -> bool:

@@ -90,6 +90,11 @@ class TaskRecord:
     download_attempts: int = 0
     download_gave_up: bool = False  # retries exhausted: the designer may ask to download again
     cost_s: float | None = None  # the provider's costTime: how long it took to make, in seconds
+    batch_id: str | None = None  # shared by every task of one prompt matrix or sweep sent
+    batch_label: str | None = None  # the batch's title (the matrix prompt, the sweep's axes)
+    cell: dict[str, Any] | None = None  # its place on the batch's board (see tasks.batches)
+    favourite: bool = False  # the task starred
+    favourite_images: list[int] = field(default_factory=list)  # image indexes (0-3) starred
 
     def __post_init__(self) -> None:
         self.state = RecordState(self.state)
@@ -145,6 +150,11 @@ class TaskRecord:
             return False
         now = time.time() if now is None else now
         return now - (self.submitted_at or self.created_at) > self.stuck_after_s
+
+    @property
+    def is_starred(self) -> bool:
+        """True when the task or one of its images is a favourite."""
+        return self.favourite or bool(self.favourite_images)
 
     @property
     def params(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from mjstudio.tasks.record import (
@@ -19,10 +19,18 @@ from mjstudio.tasks.record import (
     sql_list,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-JSON_COLUMNS = {"request": dict, "result_urls": list, "files": list, "thumbs": list}
-BOOL_COLUMNS = ("downloaded", "download_gave_up")
+JSON_COLUMNS = {
+    "request": dict,
+    "result_urls": list,
+    "files": list,
+    "thumbs": list,
+    "cell": dict,
+    "favourite_images": list,
+}
+NULLABLE_JSON = frozenset({"cell"})  # NULL, not an empty object, when the field is None
+BOOL_COLUMNS = ("downloaded", "download_gave_up", "favourite")
 COLUMN_TYPES = {
     "id": "TEXT NOT NULL UNIQUE",
     "workspace": "TEXT NOT NULL",
@@ -52,6 +60,11 @@ COLUMN_TYPES = {
     "download_attempts": "INTEGER NOT NULL DEFAULT 0",
     "download_gave_up": "INTEGER NOT NULL DEFAULT 0",
     "cost_s": "REAL",
+    "batch_id": "TEXT",
+    "batch_label": "TEXT",
+    "cell": "TEXT",
+    "favourite": "INTEGER NOT NULL DEFAULT 0",
+    "favourite_images": "TEXT NOT NULL DEFAULT '[]'",
 }
 FIELD_NAMES = tuple(f.name for f in fields(TaskRecord))
 
@@ -67,6 +80,8 @@ FOLLOWED_SQL = f"(task_id IS NOT NULL AND {UNFINISHED_SQL}) OR ({UNDOWNLOADED_SQ
 POLL_AT_SQL = "coalesce(next_poll_at, 0)"
 COSTED_SQL = f"state = '{RecordState.SUCCESS.value}' AND cost_s IS NOT NULL"
 UPLOADS_SQL = "request LIKE '%/api/uploads/%' OR request LIKE '%\"upload:%'"
+# starred: the task or one of its images (an empty list is always stored as '[]')
+STARRED_SQL = "(favourite = 1 OR favourite_images <> '[]')"
 
 _INDEX = "CREATE INDEX IF NOT EXISTS"
 INDEXES = {  # name -> its statement
@@ -81,7 +96,47 @@ INDEXES = {  # name -> its statement
     "tasks_due": f"{_INDEX} tasks_due ON tasks ({POLL_AT_SQL}) WHERE {FOLLOWED_SQL}",
     "tasks_costs": f"{_INDEX} tasks_costs ON tasks (finished_at) WHERE {COSTED_SQL}",
     "tasks_uploads": f"{_INDEX} tasks_uploads ON tasks (workspace) WHERE {UPLOADS_SQL}",
+    # release 4: a batch's tasks, and History filtered by favourites
+    "tasks_batch": f"{_INDEX} tasks_batch ON tasks (workspace, batch_id, created_at)"
+    " WHERE batch_id IS NOT NULL",
+    "tasks_starred": f"{_INDEX} tasks_starred ON tasks (workspace, created_at) WHERE {STARRED_SQL}",
 }
+
+# ---------------------------------------------------------------------- batches
+
+_FAILED = sql_list((RecordState.FAILED, RecordState.REJECTED))
+BATCHES_SQL = (  # a workspace's batches, latest first, through tasks_batch
+    "SELECT batch_id, max(batch_label), count(*), min(created_at), max(created_at),"
+    f" sum(state = '{RecordState.SUCCESS.value}'), sum(state IN {_FAILED}),"
+    f" sum({STARRED_SQL}) FROM tasks WHERE workspace = ? AND batch_id IS NOT NULL"
+    " GROUP BY batch_id ORDER BY max(created_at) DESC, batch_id LIMIT ?"
+)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One batch of a workspace: its title, how many tasks, how they stand, when."""
+
+    batch_id: str
+    label: str
+    count: int
+    first_at: float  # when its first task was stored
+    last_at: float
+    succeeded: int
+    failed: int  # failed or refused by the provider
+    starred: int  # tasks starred, or with a starred image
+
+    @property
+    def unfinished(self) -> int:
+        """Tasks still on their way (queued, sent, running, or of unknown outcome)."""
+        return self.count - self.succeeded - self.failed
+
+    @classmethod
+    def of_row(cls, row: Any) -> BatchSummary:
+        """The summary of one row of :data:`BATCHES_SQL`."""
+        batch_id, label, count, first, last, succeeded, failed, starred = row
+        return cls(batch_id, label or "", count, first, last, succeeded, failed, starred)
+
 
 # ---------------------------------------------------------------------- prompt search
 
@@ -132,6 +187,8 @@ def has_search(conn: sqlite3.Connection) -> bool:
 
 def to_db(name: str, value: Any) -> Any:
     """A field's value as stored in its column."""
+    if name in NULLABLE_JSON and value is None:
+        return None
     if name in JSON_COLUMNS:
         return json.dumps(value if value is not None else JSON_COLUMNS[name]())
     if name in BOOL_COLUMNS:
@@ -147,6 +204,8 @@ def from_row(row: sqlite3.Row) -> TaskRecord:
     for name, kind in JSON_COLUMNS.items():
         if name in values:
             text = values[name]
+            if text is None and name in NULLABLE_JSON:
+                continue
             values[name] = json.loads(text) if text and text not in _EMPTY_JSON else kind()
     for name in BOOL_COLUMNS:
         if name in values:
@@ -154,6 +213,15 @@ def from_row(row: sqlite3.Row) -> TaskRecord:
     if values.keys() - _FIELD_SET:  # seq, and the columns of a newer release
         values = {name: value for name, value in values.items() if name in _FIELD_SET}
     return TaskRecord(**values)  # its state made a RecordState by the record itself
+
+
+def cell_key(record: TaskRecord) -> tuple[int, int, int]:
+    """(row, column, copy) of a record on its batch's board; records without a cell come last."""
+    cell = record.cell or {}
+    try:
+        return int(cell["row"]), int(cell["col"]), int(cell.get("copy", 0))
+    except (KeyError, TypeError, ValueError):
+        return (2**31, 2**31, 0)
 
 
 _FIELD_SET = frozenset(FIELD_NAMES)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mjstudio.tasks.schema import FTS_MIN_CHARS, FTS_TABLE
+from mjstudio.tasks.schema import FTS_MIN_CHARS, FTS_TABLE, STARRED_SQL
 
 SCAN_SQL = "instr(casefold(prompt), ?) > 0"
 MATCH_SQL = f"seq IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
@@ -61,11 +61,15 @@ def filters(
     until: float | None,
     indexed: bool = False,
     counting: bool = False,
+    *,
+    favourites: bool = False,
+    batch: str | None = None,
 ) -> Where:
     """The clause of :meth:`TaskStore.list` and :meth:`TaskStore.count`; empty filter = all.
 
     ``indexed``: the file has the full-text index. ``counting``: a count visits every match,
     so a full-text one starts from the index's matches rather than from the workspace's rows.
+    ``favourites``: only starred tasks (the task or an image). ``batch``: one batch's tasks.
     """
     clauses, args, found = ["workspace = ?"], [workspace], False
     if query and query.strip():
@@ -79,10 +83,11 @@ def filters(
         if chosen:
             clauses.append(f"{column} IN ({', '.join('?' * len(chosen))})")
             args.extend(chosen)
-    if since is not None:
-        clauses.append("created_at >= ?")
-        args.append(since)
-    if until is not None:
-        clauses.append("created_at < ?")
-        args.append(until)
+    given = {"batch_id = ?": batch, "created_at >= ?": since, "created_at < ?": until}
+    for clause, value in given.items():
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    if favourites:
+        clauses.append(STARRED_SQL)  # word for word the partial index's condition
     return Where(" AND ".join(clauses), args, found)

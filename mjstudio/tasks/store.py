@@ -11,6 +11,7 @@ reads go on where SQLite can, and the store recovers by itself once the folder w
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -25,11 +26,15 @@ from mjstudio.tasks.database import DB_NAME, Database
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.schema import (
     ACTIVE_SQL,
+    BATCHES_SQL,
     COSTED_SQL,
     FIELD_NAMES,
     FOLLOWED_SQL,
     POLL_AT_SQL,
+    STARRED_SQL,
     UPLOADS_SQL,
+    BatchSummary,
+    cell_key,
     from_row,
     to_db,
 )
@@ -37,12 +42,14 @@ from mjstudio.tasks.search import filters
 from mjstudio.tasks.sqlite import StoreUnavailable
 from mjstudio.tasks.uploads import UPLOAD_REF
 
-__all__ = ["DB_NAME", "StoreUnavailable", "TaskStore"]
+__all__ = ["DB_NAME", "BatchSummary", "StoreUnavailable", "TaskStore"]
 
 _UPLOAD_LINK = re.compile(r'(?:/api/uploads/|"' + re.escape(UPLOAD_REF) + r")([A-Za-z0-9_-]+)")
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 _INSERT = f"INTO tasks ({', '.join(FIELD_NAMES)}) VALUES ({', '.join('?' * len(FIELD_NAMES))})"
 _ID_CHUNK = 500  # ids per query of a set of ids (SQLite's variable limit is far above)
+IMAGE_INDEXES = range(4)  # a grid's images 0-3 (an upscale's single image is 0)
+_IN_BATCH = "workspace = ? AND batch_id = ?"
 _WORKSPACES = (  # each distinct workspace by one index seek, however many rows each has
     "WITH RECURSIVE ws(name) AS (SELECT min(workspace) FROM tasks UNION ALL"
     " SELECT (SELECT min(workspace) FROM tasks WHERE workspace > name) FROM ws"
@@ -140,10 +147,13 @@ class TaskStore(Database):
             return False
         with self._write() as conn:
             conn.execute("DELETE FROM tasks WHERE id = ?", (id,))
+        self._remove_files(record)
+        return True
+
+    def _remove_files(self, record: TaskRecord) -> None:
         for rel in [*record.files, *record.thumbs]:
             self._unlink(rel)
         shutil.rmtree(self.results_dir(record), ignore_errors=True)
-        return True
 
     def _unlink(self, rel: str) -> None:
         with suppress(ValueError, OSError):  # outside the data dir: not ours to remove
@@ -177,9 +187,24 @@ class TaskStore(Database):
         until: float | None = None,
         limit: int | None = 20,
         offset: int = 0,
+        favourites: bool = False,
+        batch: str | None = None,
     ) -> Records:
-        """A workspace's records, newest first; since <= created_at < until; empty filter = all."""
-        where = filters(workspace, query, modes, states, since, until, self._indexed_search)
+        """A workspace's records, newest first; since <= created_at < until; empty filter = all.
+
+        ``favourites``: only tasks starred (or with a starred image); ``batch``: one batch's.
+        """
+        where = filters(
+            workspace,
+            query,
+            modes,
+            states,
+            since,
+            until,
+            self._indexed_search,
+            favourites=favourites,
+            batch=batch,
+        )
         tail = "ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?"
         return self._select(where.sql, [*where.args, -1 if limit is None else limit, offset], tail)
 
@@ -192,10 +217,21 @@ class TaskStore(Database):
         states: Iterable[str] | None = None,
         since: float | None = None,
         until: float | None = None,
+        favourites: bool = False,
+        batch: str | None = None,
     ) -> int:
         """How many records :meth:`list` would find without a limit."""
         where = filters(
-            workspace, query, modes, states, since, until, self._indexed_search, counting=True
+            workspace,
+            query,
+            modes,
+            states,
+            since,
+            until,
+            self._indexed_search,
+            counting=True,
+            favourites=favourites,
+            batch=batch,
         )
         return int(self._rows(f"SELECT COUNT(*) FROM tasks WHERE {where.sql}", where.args)[0][0])
 
@@ -257,6 +293,54 @@ class TaskStore(Database):
         for clause, args in _in(ids):
             changed += self._select(f"{clause} AND updated_at > ?", [*args, updated_at])
         return changed
+
+    # ------------------------------------------------------------------ favourites and batches
+
+    def set_favourite(self, id: str, value: bool = True) -> TaskRecord:
+        """Star (or unstar) a task; KeyError when there is no such record."""
+        return self.update(id, favourite=bool(value))
+
+    def set_image_favourite(self, id: str, index: int, value: bool = True) -> TaskRecord:
+        """Star (or unstar) one image (0-3) of a task; KeyError when there is no such record."""
+        if index not in IMAGE_INDEXES:
+            raise ValueError(f"image index must be from 0 to 3, got {index!r}")
+        with self._transaction() as conn:  # read and write under the write lock: no lost star
+            rows = conn.execute("SELECT favourite_images FROM tasks WHERE id = ?", (id,)).fetchall()
+            if not rows:
+                raise KeyError(id)
+            starred = set(json.loads(rows[0][0] or "[]"))
+            starred = starred | {index} if value else starred - {index}
+            conn.execute(
+                "UPDATE tasks SET favourite_images = ?, updated_at = ? WHERE id = ?",
+                (to_db("favourite_images", sorted(starred)), time.time(), id),
+            )
+        return self.get(id)  # type: ignore[return-value]
+
+    def batch(self, workspace: str, batch_id: str) -> Records:
+        """A batch's records in cell order (row, column, copy), then as they were stored."""
+        found = self._select(_IN_BATCH, [workspace, batch_id], "ORDER BY created_at, seq")
+        return sorted(found, key=cell_key)  # stable: equal cells keep the stored order
+
+    def batches(self, workspace: str, limit: int = 20) -> list[BatchSummary]:
+        """A workspace's batches, the latest first, with their counts."""
+        return [BatchSummary.of_row(row) for row in self._rows(BATCHES_SQL, [workspace, limit])]
+
+    def delete_batch(
+        self, workspace: str, batch_id: str, *, include_favourites: bool = False
+    ) -> tuple[int, int]:
+        """Remove a batch's records and files; (deleted, starred ones kept).
+
+        Starred tasks (or tasks with a starred image) stay unless ``include_favourites``.
+        """
+        where = _IN_BATCH if include_favourites else f"{_IN_BATCH} AND NOT {STARRED_SQL}"
+        args = [workspace, batch_id]
+        with self._transaction() as conn:  # what is deleted is what was read: one transaction
+            rows = conn.execute(f"SELECT * FROM tasks WHERE {where}", args).fetchall()
+            conn.execute(f"DELETE FROM tasks WHERE {where}", args)
+            kept = conn.execute(f"SELECT COUNT(*) FROM tasks WHERE {_IN_BATCH}", args).fetchone()
+        for record in map(from_row, rows):
+            self._remove_files(record)
+        return len(rows), int(kept[0])
 
     # ------------------------------------------------------------------ files
 

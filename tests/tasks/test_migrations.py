@@ -42,13 +42,22 @@ def fixture_rows() -> dict[str, dict[str, Any]]:
 
 
 def as_stored(row: dict[str, Any]) -> dict[str, Any]:
-    """The record fields a release-2 row stands for (cost_s unknown then)."""
+    """The record fields a release-2 row stands for (cost_s unknown then, no batch, no star)."""
     fields = {k: v for k, v in row.items() if k != "seq"}
     for name in ("request", "result_urls", "files", "thumbs"):
         fields[name] = json.loads(fields[name])
     for name in ("downloaded", "download_gave_up"):
         fields[name] = bool(fields[name])
-    return fields | {"cost_s": None}
+    return fields | {"cost_s": None} | V4_DEFAULTS
+
+
+V4_DEFAULTS = {  # release 4's fields, as an older row reads
+    "batch_id": None,
+    "batch_label": None,
+    "cell": None,
+    "favourite": False,
+    "favourite_images": [],
+}
 
 
 def store_record(prompt: str) -> TaskRecord:
@@ -244,8 +253,98 @@ def test_a_newer_file_without_the_search_index_still_searches(tmp_path: Path) ->
         for name in ("tasks_fts_insert", "tasks_fts_delete", "tasks_fts_update"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP TABLE tasks_fts")
-        conn.execute("PRAGMA user_version = 4")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     newer = TaskStore(tmp_path / DB_NAME)
     assert [r.id for r in newer.list("ws", query="CASTLE")] == [kept.id]
     with sqlite3.connect(tmp_path / DB_NAME) as conn:
-        assert migrations.user_version(conn) == 4
+        assert migrations.user_version(conn) == SCHEMA_VERSION + 1
+
+
+# ---------------------------------------------------------------------------- release 4
+
+V3_COLUMNS = {  # release 3's table, as its to_3 made it (no batch, no favourites)
+    "seq", "id", "workspace", "mode", "request", "prompt", "task_id", "state", "fail_code",
+    "fail_msg", "error", "parent_id", "parent_index", "result_urls", "files", "thumbs",
+    "created_at", "updated_at", "submitted_at", "finished_at", "next_poll_at", "polls",
+    "downloaded", "expected_s", "submission", "download_error", "download_attempts",
+    "download_gave_up", "cost_s",
+}  # fmt: skip
+V4_INDEXES = {"tasks_batch", "tasks_starred"}
+
+
+def schema_names(path: Path) -> tuple[set[str], set[str]]:
+    """(the task table's columns, every name in sqlite_master) of a file."""
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    return columns, names
+
+
+def v3_file(path: Path) -> TaskRecord:
+    """A release-3 file (its steps, stamped 3) holding one finished task; that task."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrations.to_2(conn)
+        migrations.to_3(conn)
+        conn.execute("PRAGMA user_version = 3")
+        record = TaskRecord.new("ws", {"input": {"mode": "text-to-image", "prompt": "a v3 heron"}})
+        record.state, record.cost_s, record.updated_at = RecordState.SUCCESS, 12.5, 2.0
+        values = {k: v for k, v in asdict(record).items() if k in V3_COLUMNS}
+        values["request"] = json.dumps(values["request"])
+        for name in ("result_urls", "files", "thumbs"):
+            values[name] = json.dumps(values[name])
+        marks = ", ".join("?" * len(values))
+        conn.execute(
+            f"INSERT INTO tasks ({', '.join(values)}) VALUES ({marks})", list(values.values())
+        )
+    finally:
+        conn.close()
+    return record
+
+
+def test_the_release_2_fixture_upgrades_to_batches_and_favourites(folder: Path) -> None:
+    store = TaskStore.open(folder)
+    columns, names = schema_names(folder / DB_NAME)
+    assert set(V4_DEFAULTS) <= columns and names >= V4_INDEXES
+    first = store.get(fid(1))
+    assert (first.batch_id, first.cell, first.favourite, first.favourite_images) == (
+        None, None, False, []
+    )  # fmt: skip
+    assert store.count(WS, favourites=True) == 0 and store.batches(WS) == []
+    store.set_image_favourite(fid(1), 2)
+    assert [r.id for r in store.list(WS, favourites=True)] == [fid(1)]
+    assert store.get(fid(1)).prompt == "a red fox in snow"
+
+
+def test_a_release_3_file_upgrades_to_batches_and_favourites(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    record = v3_file(path)
+    columns, names = schema_names(path)
+    assert columns == V3_COLUMNS and not V4_INDEXES & names  # what release 3 had
+    store = TaskStore(path)
+    assert asdict(store.get(record.id)) == asdict(record) | V4_DEFAULTS
+    columns, names = schema_names(path)
+    assert set(V4_DEFAULTS) <= columns and names >= V4_INDEXES
+    with sqlite3.connect(path) as conn:
+        assert migrations.user_version(conn) == SCHEMA_VERSION == 4
+    assert [r.id for r in store.list("ws", query="HERON")] == [record.id]  # search kept
+    batched = store.add(store_record("a v4 heron"))
+    store.update(batched.id, batch_id="b1", cell={"row": 0, "col": 0}, favourite=True)
+    assert [r.id for r in store.list("ws", batch="b1", favourites=True)] == [batched.id]
+    assert [s.count for s in store.batches("ws")] == [1]
+
+
+def test_a_release_3_upgrade_runs_only_the_new_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a release-3 file runs step 4 alone: the search index is not rebuilt."""
+    path = tmp_path / DB_NAME
+    v3_file(path)
+    ran: list[int] = []
+    steps = tuple(
+        (n, lambda conn, n=n, step=step: (ran.append(n), step(conn)))
+        for n, step in migrations.STEPS
+    )
+    monkeypatch.setattr(migrations, "STEPS", steps)
+    TaskStore(path).close()
+    assert ran == [4]
