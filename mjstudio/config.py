@@ -71,6 +71,12 @@ class Settings:
     allow_private_urls: bool = field(default=False, metadata={"env": "MJSTUDIO_ALLOW_PRIVATE_URLS"})
     fetch_timeout_s: float = field(default=15.0, metadata={"env": "MJSTUDIO_FETCH_TIMEOUT"})
     max_result_mb: float = field(default=50.0, metadata={"env": "MJSTUDIO_MAX_RESULT_MB"})
+    # The provider's request budget (creates and status calls together), kept on our side.
+    rate_limit_per_minute: int = field(default=10_000, metadata={"env": "MJ_RATE_LIMIT"})
+    # Status calls under way at once, at most (one event loop makes them all).
+    status_concurrency: int = field(default=32, metadata={"env": "MJ_STATUS_CONCURRENCY"})
+    # A prompt matrix or sweep of more tasks than this asks again before sending.
+    batch_confirm: int = field(default=12, metadata={"env": "MJSTUDIO_BATCH_CONFIRM"})
 
     @classmethod
     def load(
@@ -166,6 +172,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "allow_private_urls": lambda raw: raw.strip().lower() in {"1", "true", "yes", "on"},
     "fetch_timeout_s": float,
     "max_result_mb": float,
+    "rate_limit_per_minute": lambda raw: max(1, int(raw)),
+    "batch_confirm": lambda raw: max(1, int(raw)),
+    "status_concurrency": lambda raw: max(1, int(raw)),
     "public_url": lambda raw: raw.strip().rstrip("/") or None,
 }
 

@@ -24,7 +24,6 @@ from mjstudio.api.contract import (
 )
 from mjstudio.api.errors import (
     APIConnectionError,
-    APIStatusError,
     APITimeoutError,
     CreateOutcomeUnknown,
     FetchRefused,
@@ -136,14 +135,7 @@ class MJClient:
         self._files.close()
 
     def _headers(self) -> dict[str, str]:
-        if not self._key:
-            return {}
-        if self.auth_header.lower() == "authorization":
-            return {"Authorization": f"Bearer {self._key}"}
-        return {self.auth_header: self._key}
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "[key]") if self._key else text
+        return auth_headers(self.auth_header, self._key)
 
     # ------------------------------------------------------------------ the two calls
 
@@ -255,38 +247,47 @@ class MJClient:
         """One HTTP call: returns the envelope's ``data`` or raises a typed error."""
         try:
             resp = self._http.request(method, path, headers=self._headers(), **kwargs)
-        except _OffOrigin as exc:
-            raise RedirectRefused(
-                f"{method} {path}: the provider redirected the call to another host "
-                f"({exc.host}); it was not followed, so the key was not sent there",
-                status_code=exc.status_code,
-            ) from None
-        except httpx.TooManyRedirects:
-            raise RedirectRefused(f"{method} {path}: redirected too many times") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise _transport_error(exc, f"{method} {path}") from None
+        except SEND_ERRORS as exc:
+            raise request_error(exc, f"{method} {path}") from None
         log.debug("%s %s -> %s", method, path, resp.status_code)
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        code = body_code(resp.status_code, body)
-        if code >= 400:
-            raise self._status_error(code, resp, body)
-        return body.get("data") if isinstance(body, dict) else None
+        return envelope_data(resp, self._key)
 
     def _stay_on_origin(self, response: httpx.Response) -> None:
         """Response hook: refuse a redirect off the provider's origin before it is followed."""
-        if not response.has_redirect_location:
-            return
-        target = response.request.url.join(response.headers["location"])
-        if not same_origin(self._origin, target):
-            raise _OffOrigin(response.status_code, target.host)
+        check_origin(self._origin, response)
 
-    def _status_error(self, code: int, resp: httpx.Response, body: Any) -> APIStatusError:
+
+def auth_headers(auth_header: str, key: str) -> dict[str, str]:
+    """The header that carries the key (``Authorization: Bearer <key>`` by default)."""
+    if not key:
+        return {}
+    if auth_header.lower() == "authorization":
+        return {"Authorization": f"Bearer {key}"}
+    return {auth_header: key}
+
+
+def envelope_data(resp: httpx.Response, key: str = "") -> Any:
+    """An answer's envelope ``data``, or its typed error (the body's code counts; key hidden)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    code = body_code(resp.status_code, body)
+    if code >= 400:
         msg = body.get("msg") if isinstance(body, dict) else None
-        text = self._scrub(str(msg or resp.reason_phrase or f"HTTP {code}"))
-        return status_error(code, text, body, _retry_after(resp.headers.get("Retry-After")))
+        text = str(msg or resp.reason_phrase or f"HTTP {code}")
+        text = text.replace(key, "[key]") if key else text
+        raise status_error(code, text, body, _retry_after(resp.headers.get("Retry-After")))
+    return body.get("data") if isinstance(body, dict) else None
+
+
+def check_origin(origin: httpx.URL, response: httpx.Response) -> None:
+    """Refuse (raise) a redirect off the provider's origin before it is followed."""
+    if not response.has_redirect_location:
+        return
+    target = response.request.url.join(response.headers["location"])
+    if not same_origin(origin, target):
+        raise _OffOrigin(response.status_code, target.host)
 
 
 class _NotSent(MJError):
@@ -329,6 +330,22 @@ def _check_pixels(data: bytes, max_pixels: int) -> None:
         return
     if width * height > max_pixels:
         raise ResultTooLarge(f"too many pixels: {width}x{height}")
+
+
+SEND_ERRORS = (_OffOrigin, httpx.HTTPError, httpx.InvalidURL)
+
+
+def request_error(exc: Exception, what: str) -> MJError:
+    """Our error for a request that got no answer we can read (``SEND_ERRORS``)."""
+    if isinstance(exc, _OffOrigin):
+        return RedirectRefused(
+            f"{what}: the provider redirected the call to another host "
+            f"({exc.host}); it was not followed, so the key was not sent there",
+            status_code=exc.status_code,
+        )
+    if isinstance(exc, httpx.TooManyRedirects):
+        return RedirectRefused(f"{what}: redirected too many times")
+    return _transport_error(exc, what)  # type: ignore[arg-type]
 
 
 def _transport_error(exc: httpx.HTTPError | httpx.InvalidURL, what: str) -> MJError:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,9 @@ BACKOFF_FACTOR = 3.0
 MAX_ATTEMPTS = 5  # then the tracker gives up and the designer may ask to download again
 PART_SUFFIX = ".part"
 _IMAGE_ERRORS = (images.ImageRejected, Image.DecompressionBombError, OSError, ValueError)
+IMAGE_WORKERS = 4  # the images of one task (a grid: four) are fetched and checked side by side
+_IMAGE_POOL: ThreadPoolExecutor | None = None
+_IMAGE_POOL_LOCK = threading.Lock()
 
 
 class DownloadFailed(Exception):
@@ -69,12 +75,51 @@ class RetryPolicy:
         return changes
 
 
+def still_due(store: TaskStore, snapshot: TaskRecord) -> TaskRecord | None:
+    """The record as stored now, if it still needs this pass.
+
+    ``due()`` is a snapshot: a worker may have finished the task (downloaded it, say) after
+    it was taken, and acting on the old copy would download or poll it a second time.
+    """
+    record = store.get(snapshot.id)
+    if record is None or not record.needs_work or not record.task_id:
+        return None
+    if (record.next_poll_at or 0) > time.time():
+        return None
+    return record
+
+
+def attempt(
+    client: MJClient,
+    store: TaskStore,
+    record: TaskRecord,
+    retry: RetryPolicy,
+    stopping: threading.Event,
+) -> dict[str, Any]:
+    """One try at a success's results: the record's changes (none when stopping meanwhile)."""
+    try:
+        files, thumbs = download_results(client, store, record)
+    except DownloadFailed as exc:
+        reason = exc.reason
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it must not retry for ever
+        if stopping.is_set():
+            return {}
+        log.exception("downloading %s failed unexpectedly", record.id)
+        reason = f"Unexpected error while downloading ({type(exc).__name__})."
+    else:
+        return {"files": files, "thumbs": thumbs, "downloaded": True, "download_error": None}
+    return retry.after_failure(record, reason, time.time())
+
+
 def download_results(
     client: MJClient, store: TaskStore, record: TaskRecord
 ) -> tuple[list[str], list[str]]:
-    """Download, check and save a record's results: (files, thumbs); DownloadFailed otherwise."""
+    """Download, check and save a record's results: (files, thumbs); DownloadFailed otherwise.
+
+    The images of a task are fetched side by side, then checked and reduced side by side.
+    """
     try:
-        blobs = [client.download(url) for url in record.result_urls]
+        blobs = list(_images().map(client.download, record.result_urls))
     except MJError as exc:
         raise DownloadFailed(f"{exc.title}: {exc.message}") from None
     if not blobs:
@@ -82,8 +127,17 @@ def download_results(
     if len(blobs) == 1 and record.mode != "upscale":
         _check_pixels(blobs[0])
         blobs = _decoded(images.split_grid, blobs[0])
-    prepared = [_prepared(blob) for blob in blobs]
+    prepared = list(_images().map(_prepared, blobs))
     return save_results(store, record, prepared)
+
+
+def _images() -> ThreadPoolExecutor:
+    """The threads that fetch and check the images of a task (Pillow works outside the GIL)."""
+    global _IMAGE_POOL
+    with _IMAGE_POOL_LOCK:
+        if _IMAGE_POOL is None:
+            _IMAGE_POOL = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="mj-image")
+        return _IMAGE_POOL
 
 
 def _check_pixels(blob: bytes) -> None:

@@ -13,6 +13,7 @@ from mjstudio.api.client import PollSchedule
 from mjstudio.api.contract import TaskStatus
 from mjstudio.api.errors import AuthenticationError, MJError, RateLimitError, describe
 from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.schedule import Expected, next_poll_in
 
 SLOW_POLL_S = 60.0  # past the deadline, or without a key: keep checking, slowly
 CALLBACK_SAFETY_POLL_S = 300.0  # callback mode: the provider calls us; poll only as a safety net
@@ -54,13 +55,24 @@ def error_wait(plan: PollSchedule) -> float:
     return plan.every_s * 3
 
 
-def next_in(record: TaskRecord, plan: PollSchedule, now: float | None = None) -> float:
-    """Seconds before the next poll of a running task (slowly once past the deadline)."""
+def next_in(
+    record: TaskRecord,
+    plan: PollSchedule,
+    now: float | None = None,
+    expected: Expected | None = None,
+) -> float:
+    """Seconds from a poll of a running task to its next one (slowly once past the deadline).
+
+    Around the task's expected finish when its kind's durations are known (``schedule``),
+    else the seed's ``every_s``; callback tasks only get the safety poll.
+    """
     if record.request.get("request_type") == "callback":
         return CALLBACK_SAFETY_POLL_S
     now = time.time() if now is None else now
-    late = now - (record.submitted_at or record.created_at) > plan.deadline_s
-    return SLOW_POLL_S if late else plan.every_s
+    elapsed = now - (record.submitted_at or record.created_at)
+    if elapsed > plan.deadline_s:
+        return SLOW_POLL_S
+    return next_poll_in(elapsed, record.polls + 1, plan, expected)
 
 
 def status_changes(
@@ -80,5 +92,11 @@ def status_changes(
             fail_code=status.fail_code,
             fail_msg=status.fail_msg,
             result_urls=status.result_urls,
+            cost_s=cost_s(status),
         )
     return changes
+
+
+def cost_s(status: TaskStatus) -> float | None:
+    """The provider's cost of a final task in seconds (its ``costTime``), when it says one."""
+    return status.cost_time / 1000 if status.cost_time and status.cost_time > 0 else None

@@ -27,6 +27,8 @@ from mjstudio.api.contract import (
 )
 from mjstudio.config import DAY_S, Connection, Settings
 from mjstudio.tasks import recovery
+from mjstudio.tasks.polling import cost_s
+from mjstudio.tasks.ratelimit import Budget
 from mjstudio.tasks.record import RecordState, TaskRecord
 from mjstudio.tasks.sqlite import FILE_MODE, plain_errors
 from mjstudio.tasks.store import TaskStore
@@ -52,7 +54,11 @@ class Studio:
         self.data_dir = settings.folder
         self.store = TaskStore.open(self.data_dir)
         self.uploads = UploadRegistry(self.data_dir)
-        self.tracker = Tracker(self.store)
+        self.tracker = Tracker(
+            self.store,
+            budget=Budget(settings.rate_limit_per_minute),
+            concurrency=settings.status_concurrency,
+        )
         self._secret = _stable_secret(self.data_dir / "callback-secret")
         self._closing = threading.Event()
 
@@ -81,6 +87,7 @@ class Studio:
         if studio:
             studio._closing.set()
             studio.tracker.stop()
+            studio.store.close()
 
     def connect(self, conn: Connection) -> None:
         """Let the tracker follow a connection's workspace: the one place that registers one."""
@@ -116,8 +123,12 @@ class Studio:
         parent: TaskRecord | None = None,
         parent_index: int | None = None,
         submission: str | None = None,
+        batch: dict[str, Any] | None = None,
     ) -> TaskRecord:
         """Store a task as queued, then send it in the background; returns the stored record.
+
+        ``batch``: the record's batch fields (``batch_id``, ``batch_label``, ``cell``) when the
+        task is one of a prompt matrix or a sweep (``BatchPlan.record_fields``).
 
         One ``submission`` (a token the form makes once per render) makes one task in a
         workspace, however often it comes: a repeat returns the first record and sends nothing.
@@ -137,6 +148,7 @@ class Studio:
             parent_id=parent.id if parent else None,
             parent_index=parent_index,
             submission=submission,
+            **_batch_fields(batch),
         )
         request = self.request_for(conn, task_input, record.id)
         record.prompt = str(getattr(task_input, "prompt", None) or "")
@@ -264,6 +276,12 @@ class Studio:
         return record
 
 
+def _batch_fields(batch: dict[str, Any] | None) -> dict[str, Any]:
+    """Only the batch fields of a record, from a plan's ``record_fields``."""
+    allowed = ("batch_id", "batch_label", "cell")
+    return {name: value for name, value in (batch or {}).items() if name in allowed}
+
+
 def _final_changes(status: TaskStatus) -> dict[str, Any]:
     """What a final status sets on its record; due now, so the tracker downloads a success."""
     now = time.time()
@@ -275,6 +293,7 @@ def _final_changes(status: TaskStatus) -> dict[str, Any]:
         "result_urls": status.result_urls,
         "finished_at": status.complete_time / 1000 if status.complete_time else now,
         "next_poll_at": now,
+        "cost_s": cost_s(status),
     }
 
 

@@ -4,27 +4,40 @@ Every task lives in the store first; the tracker only moves it forward. Closing 
 does not stop it, several tabs don't multiply requests, and a restart resumes every task: a
 task still queued is sent then, one caught while being sent is marked unknown (never resent).
 Only the process holding the data folder's lock (``leader``) tracks; another one on the same
-folder serves pages and changes nothing. Creates have their own lane, so they never wait behind
-polls or downloads; results are fetched and saved by ``downloads``.
+folder serves pages and changes nothing.
+
+Three lanes, none waiting for another: creates (``creates``), status calls (``statuses``: one
+event loop, paced by the provider's budget, oldest due first) and downloads (a bounded pool of
+threads; ``downloads``). The tracker's own thread sleeps until the next task is due
+(``store.next_due_at()``) or something wakes it (a submit, a callback, a key, a status that
+says "done"), and looks at the store again every ``recheck_s`` seconds for what another
+process changed; an idle tracker costs nothing, however long the history.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
-from mjstudio.api.contract import TaskRequest, TaskStatus, parse_request
-from mjstudio.api.errors import CreateOutcomeUnknown, MJError, describe
+from mjstudio.api.client import schedule_for
+from mjstudio.api.contract import TaskRequest, TaskStatus
+from mjstudio.api.errors import MJError
 from mjstudio.config import Connection
 from mjstudio.tasks import downloads, polling
 from mjstudio.tasks.clients import ClientPool
+from mjstudio.tasks.creates import CREATE_WORKERS, CreateLane
 from mjstudio.tasks.leader import FolderLock
+from mjstudio.tasks.learned import Learned
+from mjstudio.tasks.ratelimit import Budget, Budgets
 from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.schedule import next_poll_in
+from mjstudio.tasks.statuses import Outcome, StatusPoller
 from mjstudio.tasks.store import StoreUnavailable, TaskStore
-from mjstudio.tasks.uploads import UploadRegistry, restore_data_urls
 
 log = logging.getLogger("mjstudio.tasks.tracker")
 
@@ -32,10 +45,14 @@ SLOW_POLL_S = polling.SLOW_POLL_S
 CALLBACK_SAFETY_POLL_S = polling.CALLBACK_SAFETY_POLL_S
 WAITING_FOR_KEY = polling.WAITING_FOR_KEY
 STORE_RETRY_S = 5.0  # the data folder is full or read-only: look again this often
-CREATE_WORKERS = 2  # the create lane: creates never wait behind polls and downloads
+RECHECK_S = 2.0  # look at the store this often anyway (another process may have changed it)
+RESCAN_S = 10.0  # ...and for queued tasks (stored by a server that does not track) this often
+BUSY_S = 0.25  # every due task is under way: look again this soon...
+BACKLOG_S = 1.0  # ...or this, when many status calls are queued already
+STATUS_CONCURRENCY = 32
+DOWNLOAD_WORKERS = 4
 STOPPED_WHILE_SENDING = "The studio stopped while sending this task; it was not sent again."
-_SENDABLE = (RecordState.QUEUED, RecordState.CREATING)
-_FOREVER = 1e18  # a "now" after every next poll: store.due(_FOREVER) is every task to follow
+__all__ = ["CREATE_WORKERS", "Tracker"]
 
 
 class Tracker:
@@ -45,26 +62,33 @@ class Tracker:
         self,
         store: TaskStore,
         *,
-        workers: int = 4,
-        tick_s: float = 0.25,
+        workers: int = DOWNLOAD_WORKERS,
+        recheck_s: float = RECHECK_S,
         download_retry: downloads.RetryPolicy | None = None,
+        budget: Budget | None = None,
+        concurrency: int = STATUS_CONCURRENCY,
     ) -> None:
         self.store = store
-        self._tick_s = tick_s
+        self._recheck_s = recheck_s
         self._retry = download_retry or downloads.RetryPolicy.default()
         self._conns: dict[str, Connection] = {}  # workspace -> the connection that polls it
-        self._clients = ClientPool()
-        self._uploads = UploadRegistry(store.data_dir)  # to restore a queued request's images
+        self._clients = ClientPool()  # creates and downloads
+        self.budgets = Budgets(budget or Budget())
+        self.learned = Learned(store)
+        self._statuses = StatusPoller(self.budgets, concurrency)
+        self._lane = CreateLane(store, self._clients, self.budgets, self._first_poll, self._due_at)
         self._folder_lock = FolderLock(store.data_dir)
         self._lock = threading.Lock()
         self._busy: set[str] = set()  # records being polled or downloaded
-        self._sending: set[str] = set()  # records handed to the create lane
+        self._parked: dict[str, set[str]] = {}  # workspace -> downloads waiting for its key
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._wake_at = -math.inf  # when the sleeping loop wakes by itself (-inf: not asleep)
+        self._earliest = math.inf  # the earliest next poll set while the loop was not asleep
+        self._rescan_at = 0.0  # when to look for queued tasks next (0: at once)
         self._closed = False
         self._said_not_leader = False
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mj-track")
-        self._creates = ThreadPoolExecutor(CREATE_WORKERS, thread_name_prefix="mj-create")
+        self._downloads = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mj-download")
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -88,6 +112,7 @@ class Tracker:
             except Exception:  # noqa: BLE001 - an unwritable folder must not stop the server
                 log.exception("could not settle the tasks a stop left being sent")
             self._stop.clear()
+            self._statuses.start()
             self._thread = threading.Thread(target=self._run, name="mj-tracker", daemon=True)
             self._thread.start()
         for workspace in list(self._conns):
@@ -100,10 +125,16 @@ class Tracker:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._creates.shutdown(wait=False, cancel_futures=True)
+        self._lane.stop()
+        self._statuses.stop(timeout)
+        self._downloads.shutdown(wait=False, cancel_futures=True)
         self._clients.close()
         self._folder_lock.release()
+
+    @property
+    def concurrency(self) -> int:
+        """Status calls under way at once, at most."""
+        return self._statuses.concurrency
 
     @property
     def running(self) -> bool:
@@ -116,8 +147,17 @@ class Tracker:
         return self._folder_lock.held
 
     def wake(self) -> None:
-        """Look at the due tasks now instead of at the next tick (a callback arrived, say)."""
+        """Look at the due tasks now (a callback arrived, a task is asked about again...)."""
+        self.learned.note_finished()  # a callback may have brought a task's cost
         self._wake.set()
+
+    def _due_at(self, when: float) -> None:
+        """A task is due at ``when``: wake the sleeping loop if that is before it would."""
+        with self._lock:
+            self._earliest = min(self._earliest, when)
+            sooner = when < self._wake_at
+        if sooner:
+            self._wake.set()
 
     def register(self, conn: Connection) -> None:
         """Let a connection poll its workspace's tasks (its key is kept in memory only).
@@ -129,23 +169,29 @@ class Tracker:
             if self._conns.get(conn.workspace) == conn:
                 return
             self._conns[conn.workspace] = conn
+            self._rescan_at = 0.0
         if self.is_leader:
             self._unpark(conn.workspace)
         self._wake.set()
 
     def _unpark(self, workspace: str) -> None:
-        """Tasks parked while their workspace had no connection become due now."""
+        """Tasks parked while their workspace had no connection become due now.
+
+        Only the workspace's running tasks are read (and the downloads parked here), never the
+        whole history; a folder that refuses it leaves them to their next check (a minute).
+        """
         now = time.time()
-        for record in self.store.due(now=_FOREVER):
-            if record.workspace != workspace:
-                continue
-            changes: dict[str, Any] = {}
-            if (record.next_poll_at or 0) > now:
-                changes["next_poll_at"] = now
-            if record.error == WAITING_FOR_KEY:
-                changes["error"] = None
-            if changes:
-                self.store.update(record.id, **changes)
+        with self._lock:
+            parked = self._parked.pop(workspace, set())
+        try:
+            records = self.store.active(workspace) + [
+                r for r in map(self.store.get, parked) if r is not None
+            ]
+            for record in records:
+                if record.error == WAITING_FOR_KEY:
+                    self._update(record.id, error=None, next_poll_at=now)
+        except StoreUnavailable as exc:
+            log.warning("parked tasks left to their next check: %s", exc)
 
     def connection(self, workspace: str) -> Connection | None:
         """The registered connection of a workspace."""
@@ -154,11 +200,13 @@ class Tracker:
     def _settle_unsent(self) -> None:
         """A task left 'creating' by a crash may have reached the provider: mark it unknown."""
         for record in self.store.active():
-            if record.state is RecordState.CREATING and record.id not in self._sending:
+            if record.state is RecordState.CREATING and not self._lane.is_sending(record.id):
                 self.store.update(record.id, state=RecordState.UNKNOWN, error=STOPPED_WHILE_SENDING)
 
     def _wait_for_key(self, record: TaskRecord) -> None:
         """Park a task whose workspace has no connection, saying what would resume it."""
+        with self._lock:
+            self._parked.setdefault(record.workspace, set()).add(record.id)
         self._update(record.id, error=WAITING_FOR_KEY, next_poll_at=time.time() + SLOW_POLL_S)
         if record.workspace in self._conns:  # registered meanwhile: its unparking came first
             self._update(record.id, error=None, next_poll_at=time.time())
@@ -175,101 +223,25 @@ class Tracker:
             if record.state is RecordState.CREATING:  # stored as being sent: it was not
                 self._update(record.id, state=RecordState.QUEUED)
             return
-        self._hand_to_create_lane(record.id, request, conn)
+        self._lane.hand(record.id, request, conn)
 
-    def _hand_to_create_lane(self, record_id: str, request: TaskRequest, conn: Connection) -> None:
-        with self._lock:
-            if record_id in self._sending:
-                return
-            self._sending.add(record_id)
-        try:
-            self._creates.submit(self._create, record_id, request, conn)
-        except RuntimeError:  # the tracker is stopping: the record stays queued
-            with self._lock:
-                self._sending.discard(record_id)
-
-    def _send_queued(self) -> None:
-        """Send queued tasks (left by a restart, stored by another server) once a key is known."""
-        for record in self.store.active():
-            if record.state is not RecordState.QUEUED or record.id in self._sending:
-                continue
-            conn = self._conns.get(record.workspace)
-            if conn is None:
-                if record.error != WAITING_FOR_KEY:
-                    self._update(record.id, error=WAITING_FOR_KEY)
-                continue
-            request = self._stored_request(record)
-            if request is not None:
-                self._hand_to_create_lane(record.id, request, conn)
-
-    def _stored_request(self, record: TaskRecord) -> TaskRequest | None:
-        """A queued record's create body as first built (``upload:`` back to ``data:``)."""
-        try:
-            return parse_request(restore_data_urls(record.request, self._uploads))
-        except (KeyError, ValueError) as exc:
-            why = "a reference image is no longer stored" if isinstance(exc, KeyError) else exc
-            error = f"This task could not be sent after the restart: {why}."
-            self._update(
-                record.id, state=RecordState.REJECTED, error=error, finished_at=time.time()
-            )
-            return None
-
-    def _create(self, record_id: str, request: TaskRequest, conn: Connection) -> None:
-        try:
-            if self._mark_creating(record_id):
-                self._call_create(record_id, request, conn)
-        except Exception:  # noqa: BLE001 - the lane must survive (the store may be failing)
-            log.exception("sending %s failed", record_id)
-        finally:
-            with self._lock:
-                self._sending.discard(record_id)
-
-    def _mark_creating(self, record_id: str) -> bool:
-        """Record that the create call starts now; False when the task was sent already."""
-        current = self.store.get(record_id)
-        if current is None or current.task_id or current.state not in _SENDABLE:
-            return False
-        self._update(record_id, state=RecordState.CREATING, error=None)
-        return True
-
-    def _call_create(self, record_id: str, request: TaskRequest, conn: Connection) -> None:
-        try:
-            with self._clients.lease(conn) as client:
-                task_id = client.create(request)
-        except CreateOutcomeUnknown as exc:
-            self._update(record_id, state=RecordState.UNKNOWN, error=exc.message)
-            return
-        except MJError as exc:
-            self._update(
-                record_id, state=RecordState.REJECTED, error=describe(exc), finished_at=time.time()
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - a bug must not leave the task 'creating'
-            log.exception("create failed unexpectedly")
-            self._update(record_id, state=RecordState.UNKNOWN, error=f"Unexpected error: {exc!r}")
-            return
+    def _first_poll(self, request: TaskRequest, conn: Connection) -> tuple[float, float]:
+        """Seconds from a create to the task's first poll, and how long it should take."""
         plan = conn.schedule(request.input.speed)
-        now = time.time()
-        first = CALLBACK_SAFETY_POLL_S if request.request_type == "callback" else plan.first_s
-        self._update(
-            record_id,
-            task_id=task_id,
-            state=RecordState.PENDING,
-            submitted_at=now,
-            next_poll_at=now + first,
-            expected_s=plan.expected_s,
-        )
-        self._wake.set()
+        expected = self.learned.expected(request.input.mode, request.input.speed)
+        if request.request_type == "callback":
+            first = CALLBACK_SAFETY_POLL_S
+        else:
+            first = next_poll_in(0.0, 0, plan, expected)
+        return first, expected.mid_s if expected else plan.expected_s
 
-    # ------------------------------------------------------------------ polling
+    # ------------------------------------------------------------------ the loop
 
     def _run(self) -> None:
         unavailable: str | None = None  # the data folder's trouble, logged once
         while not self._stop.is_set():
-            pause = self._tick_s
             try:
-                self._send_queued()
-                self._dispatch_due()
+                pause = self._pass()
                 unavailable = None
             except StoreUnavailable as exc:
                 if str(exc) != unavailable:
@@ -277,74 +249,120 @@ class Tracker:
                 unavailable, pause = str(exc), STORE_RETRY_S
             except Exception:  # noqa: BLE001 - keep the worker alive whatever happens
                 log.exception("tracker loop error")
+                pause = self._recheck_s
             self._wake.wait(pause)
             self._wake.clear()
 
+    def _pass(self) -> float:
+        """Send what is queued (now and then), start what is due; seconds until the next pass."""
+        with self._lock:
+            self._wake_at, self._earliest = -math.inf, math.inf
+            rescan = time.monotonic() >= self._rescan_at
+            if rescan:
+                self._rescan_at = time.monotonic() + RESCAN_S
+        if rescan:
+            self._lane.send_queued(self.store.active(), self._conns.get)
+        self._dispatch_due()
+        return self._pause()
+
+    def _pause(self) -> float:
+        """Seconds until the earliest task not under way is due (at most ``recheck_s``)."""
+        now, due_at = time.time(), self.store.next_due_at()
+        if due_at is None:
+            pause = self._recheck_s
+        elif due_at > now:
+            pause = min(due_at - now, self._recheck_s)
+        else:  # the earliest ones are under way: whatever they set next wakes the loop
+            backlog = self._statuses.backlog > 4 * self._statuses.concurrency
+            pause = min(BACKLOG_S if backlog else BUSY_S, self._recheck_s)
+        with self._lock:
+            self._wake_at = min(now + pause, self._earliest)
+            return max(0.0, self._wake_at - now)
+
     def _dispatch_due(self) -> None:
+        """Hand every due task not under way to its lane, oldest due first."""
         for record in self.store.due():
             with self._lock:
                 if record.id in self._busy:
                     continue
                 self._busy.add(record.id)
-            self._pool.submit(self._advance, record)
-
-    def _advance(self, snapshot: TaskRecord) -> None:
-        try:
-            record = self._still_due(snapshot)
-            if record is None:
+            try:
+                if record.is_succeeded:
+                    self._downloads.submit(self._advance, record)
+                else:
+                    self._poll(record)
+            except RuntimeError:  # stopping
+                self._done(record.id)
                 return
-            if record.is_succeeded:
-                self._download(record)
-            else:
-                self._poll(record)
-        except Exception:  # noqa: BLE001
-            log.exception("tracking %s failed", snapshot.id)
-            self._update(snapshot.id, next_poll_at=time.time() + SLOW_POLL_S)
-        finally:
-            with self._lock:
-                self._busy.discard(snapshot.id)
 
-    def _still_due(self, snapshot: TaskRecord) -> TaskRecord | None:
-        """The record as stored now, if it still needs this pass.
+    def _done(self, record_id: str) -> None:
+        with self._lock:
+            self._busy.discard(record_id)
 
-        ``due()`` is a snapshot: a worker may have finished the task (downloaded it, say) after
-        it was taken, and acting on the old copy would download or poll it a second time.
-        """
-        record = self.store.get(snapshot.id)
-        if record is None or not record.needs_work or not record.task_id:
-            return None
-        if (record.next_poll_at or 0) > time.time():
-            return None
-        return record
+    # ------------------------------------------------------------------ polling
 
     def _poll(self, record: TaskRecord) -> None:
         conn = self._conns.get(record.workspace)
         if conn is None or record.task_id is None:
-            self._wait_for_key(record)
+            try:
+                self._wait_for_key(record)
+            finally:
+                self._done(record.id)
             return
-        plan = conn.schedule(record.params.get("speed"))
-        try:
-            with self._clients.lease(conn) as client:
-                status = client.status(record.task_id)
-        except MJError as exc:
-            error, wait = polling.poll_failed(exc, plan)
-        else:
-            if polling.is_task_status(status, record.task_id):
-                self.apply_status(record, status, next_in=polling.next_in(record, plan))
-                return
-            error, wait = polling.not_a_status(plan)  # the state stays as it was
-        self._update(record.id, error=error, next_poll_at=time.time() + wait)
+        if not self._statuses.submit(conn, record.task_id, partial(self._polled, record, conn)):
+            self._done(record.id)
 
-    def apply_status(self, record: TaskRecord, status: TaskStatus, next_in: float = 0.0) -> None:
-        """Record a polled status; a success is downloaded next, on the tracker's workers."""
+    def _polled(self, record: TaskRecord, conn: Connection, outcome: Outcome) -> None:
+        """Record what a status call brought back (on one of the status lane's threads)."""
+        try:
+            plan = conn.schedule(record.params.get("speed"))
+            if isinstance(outcome, TaskStatus):
+                if polling.is_task_status(outcome, record.task_id or ""):
+                    self.apply_status(record, outcome)
+                    return
+                error, wait = polling.not_a_status(plan)  # the state stays as it was
+            elif isinstance(outcome, MJError):
+                error, wait = polling.poll_failed(outcome, plan)
+            else:
+                log.error("polling %s failed", record.id, exc_info=outcome)
+                error, wait = None, SLOW_POLL_S
+            self._update(record.id, error=error, next_poll_at=time.time() + wait)
+        finally:
+            self._done(record.id)
+
+    def apply_status(
+        self, record: TaskRecord, status: TaskStatus, next_in: float | None = None
+    ) -> None:
+        """Record a polled status; a success is downloaded next, on the download lane.
+
+        ``next_in``: seconds to the next poll (default: the schedule, learned or the seed's).
+        """
         current = self.store.get(record.id)  # a callback may have settled it meanwhile
         if current is None or current.is_final:
             return
+        if next_in is None:
+            conn = self._conns.get(current.workspace)
+            speed = current.params.get("speed")
+            plan = conn.schedule(speed) if conn else schedule_for(speed)
+            expected = self.learned.expected(current.mode, speed)
+            next_in = polling.next_in(current, plan, expected=expected)
         changes = polling.status_changes(current, status, next_in, time.time())
-        if self._update(record.id, **changes).is_succeeded:
-            self._wake.set()
+        if self._update(current.id, **changes).is_final:
+            self.learned.note_finished()
 
     # ------------------------------------------------------------------ downloading
+
+    def _advance(self, snapshot: TaskRecord) -> None:
+        """Download a due success's results, unless that was done since ``due()`` saw it."""
+        try:
+            record = downloads.still_due(self.store, snapshot)
+            if record is not None and record.is_succeeded:
+                self._download(record)
+        except Exception:  # noqa: BLE001
+            log.exception("tracking %s failed", snapshot.id)
+            self._update(snapshot.id, next_poll_at=time.time() + SLOW_POLL_S)
+        finally:
+            self._done(snapshot.id)
 
     def _download(self, record: TaskRecord) -> None:
         """Download a success's results; a failure is recorded and retried later, up to a limit."""
@@ -354,20 +372,15 @@ class Tracker:
             return
         try:
             with self._clients.lease(conn) as client:
-                files, thumbs = downloads.download_results(client, self.store, record)
-        except downloads.DownloadFailed as exc:
-            reason = exc.reason
-        except Exception as exc:  # noqa: BLE001 - whatever it is, it must not retry for ever
-            if self._stop.is_set():
-                return
-            log.exception("downloading %s failed unexpectedly", record.id)
-            reason = f"Unexpected error while downloading ({type(exc).__name__})."
-        else:
-            self._update(
-                record.id, files=files, thumbs=thumbs, downloaded=True, download_error=None
-            )
+                changes = downloads.attempt(client, self.store, record, self._retry, self._stop)
+        except RuntimeError:  # the clients are closed: the tracker stops
             return
-        self._update(record.id, **self._retry.after_failure(record, reason, time.time()))
+        if changes:
+            self._update(record.id, **changes)
 
     def _update(self, record_id: str, **changes: Any) -> TaskRecord:
-        return self.store.update(record_id, **changes)
+        """Change a stored record; a next poll set sooner than the loop wakes wakes it."""
+        record = self.store.update(record_id, **changes)
+        if changes.get("next_poll_at") is not None and record.needs_work:
+            self._due_at(changes["next_poll_at"])
+        return record
