@@ -86,8 +86,9 @@ def fill(data_dir: Path, count: int, *, workspace: str | None = None, seed: int 
     sources = []
     for n, (png, thumb) in enumerate(_images(seed), start=1):
         (stock / f"{n}.png").write_bytes(png)
-        (stock / f"{n}.thumb.webp").write_bytes(thumb)
-        sources.append((stock / f"{n}.png", stock / f"{n}.thumb.webp"))
+        shown = stock / f"{n}.thumb.{images.sniff_extension(thumb)}"
+        shown.write_bytes(thumb)
+        sources.append((stock / f"{n}.png", shown))
     start = time.time() - count * 30.0
     batch: list[TaskRecord] = []
     for index in range(count):
@@ -96,9 +97,9 @@ def fill(data_dir: Path, count: int, *, workspace: str | None = None, seed: int 
         folder.mkdir(parents=True, exist_ok=True)
         for n, (png, thumb) in enumerate(sources, start=1):
             os.link(png, folder / f"{n}.png")
-            os.link(thumb, folder / f"{n}.thumb.webp")
+            os.link(thumb, folder / thumb.name)
             record.files.append(store.relpath(folder / f"{n}.png"))
-            record.thumbs.append(store.relpath(folder / f"{n}.thumb.webp"))
+            record.thumbs.append(store.relpath(folder / thumb.name))
         batch.append(record)
         if len(batch) >= 1000:
             store.add_many(batch)

@@ -11,4 +11,7 @@ Folders, each depending only on those listed before it:
   and ``images``;
 - ``server/`` (what the Streamlit server adds: routes, the embedded sandbox, socket tuning)
   imports all of the above.
+
+``__main__`` is the command line (``python -m mjstudio history export|import``); like a page,
+it may use every part.
 """

@@ -178,8 +178,9 @@ def save_results(
         for index, (ext, blob, thumb) in enumerate(prepared, start=1):
             write_atomic(folder / f"{index}.{ext}", blob)
             files.append(folder / f"{index}.{ext}")
-            write_atomic(folder / f"{index}.thumb.webp", thumb)
-            thumbs.append(folder / f"{index}.thumb.webp")
+            shown = folder / f"{index}.thumb.{images.sniff_extension(thumb)}"  # jpg, or png
+            write_atomic(shown, thumb)
+            thumbs.append(shown)
     except OSError as exc:
         for path in [*files, *thumbs]:
             with suppress(OSError):
