@@ -7,7 +7,6 @@ look like); the API wants source-image pixels, origin top-left, y down. The comp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +17,8 @@ import shapely
 from shapely import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from mjstudio.mask.painting import painted_region
+from mjstudio.mask.pieces import clockwise_points, simple_pieces
 from mjstudio.mask.placement import Placement, placement, placement_for_aspect
 from mjstudio.mask.raster import data_url, png_bytes, rasterize
 from mjstudio.mask.shapes import (
@@ -25,7 +26,6 @@ from mjstudio.mask.shapes import (
     MaskError,
     is_eraser,
     object_shape,
-    painted_region,
 )
 from mjstudio.mask.sizing import (
     MAX_SIDE,
@@ -144,10 +144,20 @@ def send_fit(fit: Fit, plan: SizePlan) -> Fit:
 
 def to_image_pixels(region: BaseGeometry, fit: Fit) -> BaseGeometry:
     """A canvas-px region in source-image pixels, clipped to [0, w] x [0, h]."""
-    matrix = (1 / fit.scale_x, 0, 0, 1 / fit.scale_y)
-    offset = (-fit.offset_x / fit.scale_x, -fit.offset_y / fit.scale_y)
-    image_px = shapely.affinity.affine_transform(region, (*matrix, *offset))
-    return image_px.intersection(box(0, 0, fit.natural_width, fit.natural_height))
+    identity = (fit.scale_x, fit.scale_y, fit.offset_x, fit.offset_y) == (1, 1, 0, 0)
+    if not identity:
+        matrix = (1 / fit.scale_x, 0, 0, 1 / fit.scale_y)
+        offset = (-fit.offset_x / fit.scale_x, -fit.offset_y / fit.scale_y)
+        region = shapely.affinity.affine_transform(region, (*matrix, *offset))
+    return _clipped(region, fit.natural_width, fit.natural_height)
+
+
+def _clipped(region: BaseGeometry, width: int, height: int) -> BaseGeometry:
+    """The region within [0, width] x [0, height] (itself when it lies inside already)."""
+    x0, y0, x1, y1 = region.bounds if not region.is_empty else (0, 0, 0, 0)
+    if x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height:
+        return region
+    return region.intersection(box(0, 0, width, height))
 
 
 def inverted(region: BaseGeometry, width: int, height: int) -> BaseGeometry:
@@ -155,79 +165,20 @@ def inverted(region: BaseGeometry, width: int, height: int) -> BaseGeometry:
     return box(0, 0, width, height).difference(region)
 
 
-def _snap(geom: BaseGeometry) -> list[Polygon]:
-    """Valid polygons with integer vertices (GEOS snap-rounding), collinear points dropped."""
-    with np.errstate(all="ignore"):  # GEOS trips float flags on subnormal coordinates
-        snapped = shapely.set_precision(geom, 1.0)
-    parts = shapely.get_parts(shapely.simplify(snapped, 0.0, preserve_topology=True))
-    return [p for p in parts if isinstance(p, Polygon) and p.area > 0]
-
-
-def _cut_line(poly: Polygon) -> tuple[int, int] | None:
-    """(axis, c): an integer line through a hole, nearest the middle across the longer side."""
-    bounds = poly.bounds
-    holes = [ring.bounds for ring in poly.interiors]
-    wide = bounds[2] - bounds[0] >= bounds[3] - bounds[1]
-    for axis in (0, 1) if wide else (1, 0):
-        mid = (bounds[axis] + bounds[axis + 2]) / 2
-        lines = [
-            min(max(round(mid), math.floor(h[axis]) + 1), math.ceil(h[axis + 2]) - 1) for h in holes
-        ]
-        lines = [c for c, h in zip(lines, holes, strict=True) if h[axis] < c < h[axis + 2]]
-        if lines:
-            return axis, min(lines, key=lambda c: abs(c - mid))
-    return None
-
-
-def _cut(poly: Polygon) -> list[Polygon] | None:
-    """Split a polygon in two along an integer line through one of its holes."""
-    line = _cut_line(poly)
-    if line is None:
-        return None
-    (axis, c), (x0, y0, x1, y1) = line, poly.bounds
-    halves = (
-        (box(x0, y0, c, y1), box(c, y0, x1, y1))
-        if axis == 0
-        else (box(x0, y0, x1, c), box(x0, c, x1, y1))
-    )
-    return [p for half in halves for p in _snap(poly.intersection(half))]
-
-
-def _simple_pieces(geom: BaseGeometry) -> list[Polygon]:
-    """Hole-free integer polygons whose union is geom (holes under a pixel are filled)."""
-    todo, done = _snap(geom), []
-    while todo:
-        poly = todo.pop()
-        if not poly.interiors:
-            done.append(poly)
-            continue
-        parts = _cut(poly)
-        if parts is None:  # only sub-pixel holes are left
-            parts = _snap(Polygon(poly.exterior))
-        todo.extend(parts)
-    return done
-
-
-def _clockwise_points(poly: Polygon) -> list[int]:
-    """Exterior as a flat [x1, y1, ...] list, clockwise on screen (positive shoelace sum),
-    starting at its top-left vertex."""
-    xy = np.rint(np.asarray(poly.exterior.coords, dtype=float)[:-1]).astype(np.int64)
-    x, y = xy[:, 0], xy[:, 1]
-    if np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) < 0:
-        xy = xy[::-1]
-    first = np.lexsort((xy[:, 0], xy[:, 1]))[0]
-    return [int(v) for v in np.roll(xy, -first, axis=0).ravel()]
+def _simplified(region: BaseGeometry, tolerance: float) -> BaseGeometry:
+    """The region's outline moved by at most tolerance: Douglas-Peucker, whose polygons GEOS
+    repairs (a hole the simplified shell would cross joins the outside), linear in the
+    vertices where the topology-preserving simplifier is not."""
+    return shapely.simplify(region, tolerance, preserve_topology=False) if tolerance else region
 
 
 def mask_areas(
     region: BaseGeometry, width: int, height: int, tolerance: float = 0.25
 ) -> list[dict[str, Any]]:
     """`mask.areas` for a region in image px: simple clockwise integer polygons, no holes."""
-    clipped = region.intersection(box(0, 0, width, height))
-    simple = shapely.simplify(clipped, tolerance, preserve_topology=True) if tolerance else clipped
+    pieces = simple_pieces(_simplified(_clipped(region, width, height), tolerance))
     return [
-        {"width": width, "height": height, "points": _clockwise_points(p)}
-        for p in _simple_pieces(simple)
+        {"width": width, "height": height, "points": points} for points in clockwise_points(pieces)
     ]
 
 

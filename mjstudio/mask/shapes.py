@@ -45,6 +45,8 @@ import shapely
 from shapely import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from mjstudio.mask.paths import SEGMENT_PX, flatten
+
 
 class MaskError(ValueError):
     """A mask (or its placement) that cannot be sent; the message is meant for the user."""
@@ -54,8 +56,11 @@ ERASER_COLOR = "rgba(254,254,254,0.65)"  # white chalk: reads as "taken away"
 _ORIGIN = {"left": -0.5, "top": -0.5, "center": 0.0, "right": 0.5, "bottom": 0.5}
 _CAPS = {"round": "round", "square": "square", "butt": "flat"}
 _JOINS = {"round": "round", "bevel": "bevel", "miter": "mitre", "miter-clip": "mitre"}
-_SEGMENT_PX = 3.0  # curves and arcs are flattened into chords about this long
-_CENTRELINE_TOLERANCE = 0.05  # px a stroke's centre line may move before it is buffered
+_SEGMENT_PX = SEGMENT_PX  # curves and arcs are flattened into chords about this long
+# A stroke's centre line may move by this share of its width before it is buffered (Douglas-
+# Peucker): about 0.2% of a lone stroke's IoU, fewer vertices for the union to node.
+CENTRELINE_SHARE = 0.005
+QUAD_SEGS = 8  # per quarter circle of a round cap or join: chords within 0.5% of the radius
 _EMPTY = Polygon()
 
 Matrix = tuple[float, float, float, float, float, float]  # Fabric's [a, b, c, d, e, f]
@@ -129,89 +134,11 @@ def _apply(geom: BaseGeometry, m: Matrix) -> BaseGeometry:
     return shapely.affinity.affine_transform(geom, (a, c, b, d, e, f))
 
 
-def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, t: np.ndarray):
-    """Points of cubic Beziers (rows of control points) at parameters t, vectorised."""
-    u, t = 1.0 - t[..., None], t[..., None]
-    return u**3 * p0 + 3 * u * u * t * p1 + 3 * u * t * t * p2 + t**3 * p3
-
-
-def _curve_bounds(curves: np.ndarray) -> np.ndarray:
-    """Extreme points of cubics (rows x0 y0 x1 y1 x2 y2 x3 y3), as getBoundsOfCurve finds."""
-    p0, p1, p2, p3 = (curves[:, None, i : i + 2] for i in (0, 2, 4, 6))
-    ts = [np.zeros(len(curves)), np.ones(len(curves))]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k in (0, 1):
-            a0, a1, a2, a3 = (curves[:, i + k] for i in (0, 2, 4, 6))
-            b = 6 * a0 - 12 * a1 + 6 * a2
-            a = -3 * a0 + 9 * a1 - 9 * a2 + 3 * a3
-            c = 3 * a1 - 3 * a0
-            root = np.sqrt(b * b - 4 * c * a)
-            flat = np.abs(a) < 1e-12
-            ts += [
-                np.where(flat, -c / b, (-b + root) / (2 * a)),
-                np.where(flat, 0, (-b - root) / (2 * a)),
-            ]
-    t = np.column_stack(ts)
-    t = np.where((t > 0) & (t < 1), t, 0.0)
-    return _bezier(p0, p1, p2, p3, t).reshape(-1, 2)
-
-
-def _path_rows(path: Iterable[Any]) -> tuple[list[tuple], list[tuple], list[tuple], list[bool]]:
-    """Fabric path commands as drawn cubics, bounds cubics, bounds points, closed flags."""
-    draw: list[tuple] = []  # subpath, p0, c1, c2, p3 (all as floats), is_curve
-    curves: list[tuple] = []
-    points: list[tuple] = []
-    closed: list[bool] = []
-    x = y = sx = sy = 0.0
-    for cmd in path:
-        op, a = str(cmd[0]).upper(), [float(v) for v in cmd[1:]]
-        if op == "M" or not closed:
-            closed.append(False)
-            if op == "M":
-                x, y = sx, sy = a[0], a[1]
-            draw.append((len(closed) - 1, x, y, x, y, x, y, x, y, 0))
-            if op == "M":
-                continue
-        sub, x0, y0 = len(closed) - 1, x, y
-        if op in ("L", "Z"):
-            x, y = (a[0], a[1]) if op == "L" else (sx, sy)
-            closed[-1] = closed[-1] or op == "Z"
-            draw.append((sub, x0, y0, x0, y0, x, y, x, y, 0))
-            if op == "L":
-                points += [(sx, sy), (x, y)]  # sic: Fabric bounds an L by the M and its end
-        elif op == "Q":
-            qx, qy, x, y = a[:4]
-            k = 2 / 3  # a quadratic drawn as a cubic; Fabric's bounds use (p0, q, q, p1)
-            draw.append((sub, x0, y0, x0 + k * (qx - x0), y0 + k * (qy - y0),
-                         x + k * (qx - x), y + k * (qy - y), x, y, 1))  # fmt: skip
-            curves.append((x0, y0, qx, qy, qx, qy, x, y))
-        elif op == "C":
-            x, y = a[4], a[5]
-            draw.append((sub, x0, y0, *a[:6], 1))
-            curves.append((x0, y0, *a[:6]))
-    return draw, curves, points, closed
-
-
 def _flatten_path(path: Iterable[Any]) -> tuple[list[np.ndarray], list[bool], np.ndarray]:
     """Subpaths of a Fabric path as point arrays, whether each is closed, and pathOffset."""
-    draw, curves, points, closed = _path_rows(path)
-    if not draw:
-        return [], [], np.zeros(2)
-    d = np.array(draw, dtype=float)
-    p0, c1, c2, p3 = d[:, 1:3], d[:, 3:5], d[:, 5:7], d[:, 7:9]
-    length = sum(np.hypot(*(q - p).T) for p, q in ((p0, c1), (c1, c2), (c2, p3)))
-    n = np.where(d[:, 9] > 0, np.clip(np.ceil(length / _SEGMENT_PX), 1, 64), 1).astype(np.int64)
-    seg = np.repeat(np.arange(len(d)), n)
-    t = (np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n) + 1) / n[seg]
-    pts = _bezier(p0[seg], c1[seg], c2[seg], p3[seg], t)
-    subpaths = np.split(pts, np.flatnonzero(np.diff(d[seg, 0])) + 1)
-    bounds = [np.array(points).reshape(-1, 2)]
-    if curves:
-        bounds.append(_curve_bounds(np.array(curves, dtype=float)))
-    every = np.vstack(bounds)
-    if len(every) == 0:
-        every = p3
-    return subpaths, closed, (every.min(axis=0) + every.max(axis=0)) / 2
+    flat = flatten([list(path)])
+    subpaths, closed = flat.subpaths(0)
+    return subpaths, closed, flat.offsets[0]
 
 
 def path_offset(path: Iterable[Any]) -> tuple[float, float]:
@@ -220,7 +147,8 @@ def path_offset(path: Iterable[Any]) -> tuple[float, float]:
     return float(offset[0]), float(offset[1])
 
 
-def _has_fill(obj: Mapping[str, Any]) -> bool:
+def has_fill(obj: Mapping[str, Any]) -> bool:
+    """Whether the object has a visible fill (a Path with one masks its closed areas too)."""
     fill = obj.get("fill")
     if not isinstance(fill, str):
         return fill is not None
@@ -228,21 +156,35 @@ def _has_fill(obj: Mapping[str, Any]) -> bool:
     return text not in ("", "none", "transparent") and not text.endswith(",0)")
 
 
+def stroke_style(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object's cap, join and mitre limit as shapely buffer keywords."""
+    return {
+        "cap_style": _CAPS.get(str(obj.get("strokeLineCap")), "flat"),
+        "join_style": _JOINS.get(str(obj.get("strokeLineJoin")), "mitre"),
+        "mitre_limit": _num(obj, "strokeMiterLimit", 4.0),
+    }
+
+
+def world_width(obj: Mapping[str, Any], m: Matrix) -> float | None:
+    """The stroke's width in canvas px when the transform keeps it round (uniform stroke or
+    a similarity), else None: then the stroke is buffered in local coordinates."""
+    a, b, c, d, _, _ = m
+    det = a * d - b * c
+    sw = _num(obj, "strokeWidth", 1.0)
+    if obj.get("strokeUniform"):
+        return sw
+    similar = math.isclose(a, d) and math.isclose(b, -c) and det > 0
+    return sw * math.sqrt(det) if similar else None
+
+
 def _stroke(lines: list[np.ndarray], obj: Mapping[str, Any], m: Matrix) -> BaseGeometry:
     """Lines (local coordinates) drawn with the object's stroke, in canvas px."""
     sw = _num(obj, "strokeWidth", 1.0)
     if sw <= 0 or not lines:
         return _EMPTY
-    style = {
-        "cap_style": _CAPS.get(str(obj.get("strokeLineCap")), "flat"),
-        "join_style": _JOINS.get(str(obj.get("strokeLineJoin")), "mitre"),
-        "mitre_limit": _num(obj, "strokeMiterLimit", 4.0),
-    }
-    a, b, c, d, e, f = m
-    det = a * d - b * c
-    similar = math.isclose(a, d) and math.isclose(b, -c) and det > 0
-    if obj.get("strokeUniform") or similar:  # transform, then buffer in canvas px
-        width = sw if obj.get("strokeUniform") else sw * math.sqrt(det)
+    style, width = stroke_style(obj), world_width(obj, m)
+    if width is not None:  # transform, then buffer in canvas px
+        a, b, c, d, e, f = m
         world = [p @ np.array([[a, b], [c, d]]) + (e, f) for p in lines]
         return _buffer(world, width / 2, style)
     return _apply(_buffer(lines, sw / 2, style), m)
@@ -253,10 +195,12 @@ def _buffer(lines: list[np.ndarray], radius: float, style: dict[str, Any]) -> Ba
     geoms = []
     for p in lines:
         if len(p) > 1 and np.ptp(p, axis=0).any():
-            geoms.append(LineString(p).simplify(_CENTRELINE_TOLERANCE))
+            geoms.append(
+                LineString(p).simplify(CENTRELINE_SHARE * 2 * radius, preserve_topology=False)
+            )
         elif style["cap_style"] != "flat":
             geoms.append(Point(p[0]))
-    return shapely.union_all(shapely.buffer(geoms, radius, quad_segs=16, **style))
+    return shapely.union_all(shapely.buffer(geoms, radius, quad_segs=QUAD_SEGS, **style))
 
 
 def _area(ring: np.ndarray) -> BaseGeometry:
@@ -311,7 +255,7 @@ def object_shape(obj: Mapping[str, Any]) -> BaseGeometry:
         subpaths, closed, offset = _flatten_path(obj.get("path") or [])
         local = [p - offset for p in subpaths]
         shape = _stroke(local, obj, m)
-        if _has_fill(obj):
+        if has_fill(obj):
             fills = [_area(p) for p, c in zip(local, closed, strict=True) if c or len(p) > 2]
             shape = shape.union(_apply(shapely.union_all(fills), m))
         return shape
@@ -324,24 +268,6 @@ def is_eraser(obj: Mapping[str, Any]) -> bool:
         return True
     stroke = obj.get("stroke")
     return isinstance(stroke, str) and stroke.replace(" ", "").lower() == ERASER_COLOR
-
-
-def painted_region(objects: Iterable[Mapping[str, Any]]) -> BaseGeometry:
-    """The union of what was painted, erasers subtracted in drawing order, in canvas px."""
-    region: BaseGeometry = _EMPTY
-    batch: list[BaseGeometry] = []
-    for obj in objects:
-        shape = object_shape(obj)
-        if shape.is_empty:
-            continue
-        if is_eraser(obj):
-            region = shapely.union_all([region, *batch]).difference(shape)
-            batch = []
-        else:
-            batch.append(shape)
-    if batch:
-        region = shapely.union_all([region, *batch])
-    return shapely.make_valid(region) if not region.is_valid else region
 
 
 def canvas_box(width: float, height: float) -> Polygon:

@@ -188,23 +188,34 @@ def palette_lut(palette: Sequence[RGB], hue_shift: float = 0.0) -> np.ndarray:
     return lut.clip(0, 255).astype(np.uint8)
 
 
+FIELD_STEP = 4  # the smooth colour field is worked out on a grid this many times coarser
+
+
 def smooth_noise(size: tuple[int, int], grid: np.ndarray) -> np.ndarray:
     """A small random grid upsampled (bicubic) to ``size``: smooth noise as float32."""
     small = Image.fromarray(grid.astype(np.float32), mode="F")
     return np.asarray(small.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
 
 
-def _field(size: tuple[int, int], rc: np.random.Generator, ri: np.random.Generator, j: float):
+def _field(
+    size: tuple[int, int], rc: np.random.Generator, ri: np.random.Generator, j: float
+) -> Image.Image:
+    """The picture's smooth tone field (0-255, mode "L"): a gradient and two noises, summed on
+    a coarse grid (everything in it is smooth) and upsampled once to ``size``."""
     w, h = size
+    cw, ch = max(2, -(-w // FIELD_STEP)), max(2, -(-h // FIELD_STEP))
     angle = rc.uniform(0, 2 * math.pi) + j * ri.uniform(-1.5, 1.5)
-    x = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
-    y = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+    x = np.linspace(-1, 1, cw, dtype=np.float32)[None, :]
+    y = np.linspace(-1, 1, ch, dtype=np.float32)[:, None]
     grad = x * math.cos(angle) + y * math.sin(angle)
     coarse = (1 - 0.8 * j) * rc.random((5, 5)) + 0.8 * j * ri.random((5, 5))
     fine = (1 - j) * rc.random((13, 13)) + j * ri.random((13, 13))
-    field = 0.5 * grad + smooth_noise(size, coarse) * 0.9 + smooth_noise(size, fine) * 0.35
+    small = (cw, ch)
+    field = 0.5 * grad + smooth_noise(small, coarse) * 0.9 + smooth_noise(small, fine) * 0.35
     lo, hi = float(field.min()), float(field.max())
-    return (field - lo) * (255.0 / max(hi - lo, 1e-6))
+    field = (field - lo) * (255.0 / max(hi - lo, 1e-6))
+    full = Image.fromarray(field, mode="F").resize(size, Image.Resampling.BICUBIC)
+    return full.convert("L")
 
 
 def render_art(look: Look, size: tuple[int, int], index: int, chaos: int = 0) -> Image.Image:
@@ -212,8 +223,9 @@ def render_art(look: Look, size: tuple[int, int], index: int, chaos: int = 0) ->
     j = 0.2 + 0.8 * chaos / 100
     rc, ri = rng_for(look.seed, "field"), rng_for(look.seed, "field", index, chaos)
     hue = (0.04 + 0.26 * chaos / 100) * ri.uniform(-1, 1)
-    lut = palette_lut(look.palette, hue)
-    img = Image.fromarray(lut[_field(size, rc, ri, j).astype(np.uint8)], mode="RGB")
+    tones = _field(size, rc, ri, j)
+    tones.putpalette(palette_lut(look.palette, hue).ravel().tolist())  # a gradient map
+    img = tones.convert("RGB")
     pal = [shift_hue(c, hue) for c in look.palette]
     draw = ImageDraw.Draw(img, "RGBA")
     for motif in look.motifs:

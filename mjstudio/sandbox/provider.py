@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import math
+import os
 import secrets
 import shutil
+import struct
 import tempfile
 import threading
 import time
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from mjstudio.api.contract import TaskRequest, TaskState
 from mjstudio.sandbox.callbacks import deliver
 from mjstudio.sandbox.fetch import DEFAULT_FENCE
-from mjstudio.sandbox.imaging import to_png
 from mjstudio.sandbox.jobs import JobContext, TaskFailure, render
 from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask, now_ms
 from mjstudio.sandbox.limits import SlidingWindow
 from mjstudio.sandbox.options import SandboxSettings
 
 log = logging.getLogger(__name__)
+ENCODERS = max(1, min(4, os.cpu_count() or 1))  # threads that encode result PNGs
 
 
 class ApiError(Exception):
@@ -35,6 +42,37 @@ class ApiError(Exception):
         self.code = code
         self.msg = msg
         self.retry_after = retry_after
+
+
+def to_png(img: Image.Image) -> bytes:
+    """PNG bytes of an image, written fast: every row "Sub"-filtered (numpy), one zlib pass at
+    level 1. As small as Pillow's PNG at its fastest setting, in about half the time."""
+    if img.mode not in _PNG_COLOUR:
+        buf = io.BytesIO()
+        img.save(buf, format="PNG", compress_level=1)
+        return buf.getvalue()
+    w, h = img.size
+    bpp = len(img.mode)
+    raw = np.asarray(img).reshape(h, w * bpp)
+    rows = np.empty((h, 1 + w * bpp), dtype=np.uint8)
+    rows[:, 0] = 1  # filter type Sub: each byte minus the same channel one pixel left
+    rows[:, 1 : 1 + bpp] = raw[:, :bpp]
+    np.subtract(raw[:, bpp:], raw[:, :-bpp], out=rows[:, 1 + bpp :])
+    header = struct.pack(">IIBBBBB", w, h, 8, _PNG_COLOUR[img.mode], 0, 0, 0)
+    body = zlib.compress(rows.data, 1)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", body)
+        + _chunk(b"IEND", b"")
+    )
+
+
+_PNG_COLOUR = {"L": 0, "RGB": 2, "RGBA": 6}  # PNG colour types of the modes to_png writes
+
+
+def _chunk(tag: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
 
 
 class Sandbox:
@@ -48,6 +86,8 @@ class Sandbox:
         self.window = SlidingWindow(settings.rate_limit_per_minute)
         self._ctx = JobContext(settings, self.store)
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="mjsandbox")
+        # A grid's four PNGs are encoded side by side (zlib and numpy let go of the GIL).
+        self._encoder = ThreadPoolExecutor(ENCODERS, thread_name_prefix="mjsandbox-png")
         self._lock = threading.Lock()
         self._active: dict[str, SandboxTask] = {}
         self._timers: dict[str, threading.Timer] = {}
@@ -140,6 +180,7 @@ class Sandbox:
         for timer in timers:
             timer.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._encoder.shutdown(wait=True, cancel_futures=True)
         if self._own_dir:
             shutil.rmtree(self.store.root, ignore_errors=True)
 
@@ -157,9 +198,9 @@ class Sandbox:
         files: list[str] = []
         code = msg = None
         try:
-            for index, img in enumerate(render(record, self._ctx)):
+            for index, png in enumerate(self._encoder.map(to_png, render(record, self._ctx))):
                 name = f"{record.task_id}_{index}.png"
-                self.store.write_file(record, name, to_png(img))
+                self.store.write_file(record, name, png)
                 files.append(name)
         except TaskFailure as exc:
             code, msg, files = exc.code, exc.message, []
