@@ -1,7 +1,8 @@
 """Page figures, measured with Streamlit's AppTest in this process (no browser).
 
 - the Imagine page rerun with 10,000 tasks stored vs an empty store, and vs a store holding only
-  the four tasks the feed shows (the same page: what the history itself costs);
+  the tasks the feed shows (components/feed.py SEED_RECENT: the same page, what the history
+  itself costs);
 - the History page rerun with 10,000 tasks vs an empty store, and vs ten stored tasks;
 - the bytes Streamlit holds to show one finished grid (its media files) vs the full-size files;
 - the live refresh while one task runs: elements and CPU per refresh with 4 finished cards in the
@@ -31,7 +32,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bench import synthetic  # noqa: E402
 from bench.table import Row, markdown  # noqa: E402
-from components import services  # noqa: E402
+from components import feed, services  # noqa: E402
 from mjstudio import images  # noqa: E402
 from mjstudio.sandbox.imaging import text_to_image  # noqa: E402
 from mjstudio.tasks.downloads import save_results  # noqa: E402
@@ -129,7 +130,7 @@ def page_reruns(root: Path, count: int, runs: int) -> dict[str, float]:
     synthetic.fill(full, count)
     empty.mkdir()
     four, ten = root / "four", root / "ten"
-    synthetic.fill(four, 4)
+    synthetic.fill(four, feed.SEED_RECENT)  # the board a new session shows
     synthetic.fill(ten, 10)
     shown = (("full", full), ("empty", empty), ("four", four))
     imagine = {name: (folder, opened(folder)) for name, folder in shown}
@@ -216,7 +217,7 @@ def _rerun_rows(found: dict[str, float], count: int) -> list[Row]:
     for page, same in (("imagine", "four"), ("history", "ten")):
         full, empty, like = found[f"{page} full"], found[f"{page} empty"], found[f"{page} {same}"]
         title = page.capitalize()
-        cards = "4 feed cards" if page == "imagine" else "10 history cards"
+        cards = f"{feed.SEED_RECENT} feed rows" if page == "imagine" else "10 history rows"
         made.append(Row(
             f"{title} rerun (AppTest), {n} tasks vs the same {cards} from a small store",
             f"{full:.0f} ms ({_ratio(full, like):.2f}x)", "≤ 150 ms and ≤ 1.5x",

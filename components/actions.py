@@ -167,10 +167,12 @@ def prompt_tools(record: TaskRecord, *, where: str) -> None:
         rerun(record)
 
 
-def download_one(record: TaskRecord, index: int, path: Path, *, where: str) -> None:
-    """A download button for one result image."""
+def download_one(
+    record: TaskRecord, index: int, path: Path, *, where: str, label: str | None = None
+) -> None:
+    """A download button for one result image (the full-size file)."""
     st.download_button(
-        f"⬇ {index + 1}",
+        label or f"⬇ {index + 1}",
         data=path.read_bytes,
         file_name=_name(record, path),
         mime=_mime(path),
@@ -180,18 +182,21 @@ def download_one(record: TaskRecord, index: int, path: Path, *, where: str) -> N
     )
 
 
-def download_all(record: TaskRecord, files: list[Path], *, where: str) -> None:
+def download_all(
+    record: TaskRecord, files: list[Path], *, where: str, label: str = "Download all (zip)"
+) -> None:
     """One zip of all the task's images."""
 
     def blob() -> bytes:
         return images.zip_images([(_name(record, p), p.read_bytes()) for p in files])
 
     st.download_button(
-        "Download all (zip)",
+        label,
         data=blob,
         file_name=f"mjstudio-{record.id[:8]}.zip",
         mime="application/zip",
         key=f"{where}:{record.id}:zip",
+        help="Download the task's images as one zip",
     )
 
 

@@ -13,6 +13,7 @@ a bounded cache; a full-size file is never sent to show it (it is sent only for 
 from __future__ import annotations
 
 import functools
+import io
 import stat
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,9 @@ from PIL import Image
 from mjstudio import images
 
 CACHED_FILES = 512  # display copies kept in memory (each at most 36 KB, or 200 KB as given)
+LARGE_SIDE = 1024  # the viewer's copy of one image: sharp at its shown size on a 2x screen
+LARGE_FILES = 16  # viewer copies kept in memory (a few hundred KB each)
+LARGE_QUALITY = 88
 Width = int | Literal["stretch", "content"]
 
 
@@ -107,3 +111,40 @@ def pixel_size(path: Path) -> tuple[int, int] | None:
         return _size(*version)
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+@functools.lru_cache(maxsize=LARGE_FILES)
+def _large(path: str, mtime_ns: int, size: int) -> tuple[bytes, str, tuple[int, int]]:
+    """(bytes, format, the file's pixel size) of the viewer's copy of one version of a file:
+    the file itself when it is a JPEG or PNG of at most LARGE_SIDE, else a JPEG made once."""
+    data = Path(path).read_bytes()
+    with Image.open(io.BytesIO(data)) as img:
+        full = img.size
+        if max(full) <= LARGE_SIDE and img.format in images.SHOWN_FORMATS:
+            return data, str(img.format), full
+        img.thumbnail((LARGE_SIDE, LARGE_SIDE), Image.Resampling.LANCZOS)
+        alpha = "A" in img.getbands() or "transparency" in img.info
+        out = io.BytesIO()
+        if alpha:
+            img.convert("RGBA").save(out, "PNG", optimize=True)
+        else:
+            img.convert("RGB").save(out, "JPEG", quality=LARGE_QUALITY, optimize=True)
+    return out.getvalue(), "PNG" if alpha else "JPEG", full
+
+
+def large(
+    path: Path, *, box: tuple[int, int], caption: str | None = None
+) -> tuple[int, int] | None:
+    """Show one result large, fitted into ``box`` (CSS px); returns the file's pixel size, or
+    None (nothing drawn) when it can't be read. The copy is made once per file version."""
+    version = _version(path)
+    if version is None:
+        return None
+    try:
+        data, fmt, full = _large(*version)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    scale = min(box[0] / full[0], box[1] / full[1])
+    with st.container(width=max(1, round(full[0] * scale))):
+        st.image(data, caption=caption, width="stretch", output_format=fmt)
+    return full

@@ -10,6 +10,9 @@ and, when nothing runs any more, leaves no timer at all.
 
 A Streamlit fragment clears what a rerun of it does not draw again, so a running card is drawn
 on every tick; it is small (header, state line, lineage), and it shows the elapsed time.
+
+The feed is a dense board (components/board.py: one row per task) unless the session chose the
+large cards; the image viewer (components/viewer.py) steps through the feed's tasks.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import problems, records, services, session, task_card
+from components import board, problems, records, services, session, task_card, viewer
 from mjstudio.tasks.record import TaskRecord
 
 REFRESH_S = 0.3
 FEED_SIZE = 12
-SEED_RECENT = 4  # a new session (a reload) starts with the latest tasks and every running one
+SEED_RECENT = 8  # a new session (a reload) starts with the latest tasks and every running one
 
 
 def _seed_from_store() -> None:
@@ -48,14 +51,23 @@ def render(where: str) -> None:
         if not shown:
             st.caption("Your tasks appear here. Nothing has been generated in this session yet.")
             return
-        slots: dict[str, DeltaGenerator] = {}
-        for record in shown:
-            if records.is_live(record):
-                slots[record.id] = st.container()  # filled by the fragment, in feed order
-            else:
-                task_card.render(record, where=where)
+        board.style()
+        with st.container(key=board.wrapper_key(where), gap="xsmall"):
+            slots = _draw(shown, where)
         if slots:
             st.fragment(run_every=REFRESH_S)(_live)(where, slots)
+        viewer.show(where, [r.id for r in shown])
+
+
+def _draw(shown: list[TaskRecord], where: str) -> dict[str, DeltaGenerator]:
+    """The finished cards, and an empty slot (for the fragment) for each running one."""
+    slots: dict[str, DeltaGenerator] = {}
+    for record in shown:
+        if records.is_live(record):
+            slots[record.id] = st.container()  # filled by the fragment, in feed order
+        else:
+            task_card.render(record, where=where)
+    return slots
 
 
 def _live(where: str, slots: dict[str, DeltaGenerator]) -> None:

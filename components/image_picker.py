@@ -16,9 +16,10 @@ import streamlit as st
 from components import display, services, session
 from mjstudio import images
 from mjstudio.server import embedded
-from mjstudio.tasks.record import RecordState
+from mjstudio.tasks.record import RecordState, TaskRecord
 
-SOURCES = ("Upload", "URL", "Earlier result")
+EARLIER = "Earlier result"
+SOURCES = ("Upload", "URL", EARLIER)
 RESULTS = 20  # earlier results offered: one page of the newest
 DELIVERY_DATA = "data: URL inside the request"
 DELIVERY_LINK = "Link served by the studio"
@@ -102,12 +103,16 @@ def public_base() -> str | None:
 def pick(page: str, *, label: str = "Reference image") -> Picked | None:
     """The picker; returns the chosen image or None (with a message saying what is missing)."""
     st.markdown(f"**{label}**")
-    source = st.segmented_control(
-        "Source", SOURCES, default=SOURCES[0], key=f"{page}:source", label_visibility="collapsed"
-    )
+    key = f"{page}:source"
+    if session.take_handed(page) is not None:  # "Paint this", "Use as reference"
+        st.session_state[key] = EARLIER
+        for chosen in (f"{page}:result", f"{page}:result-img"):
+            st.session_state.pop(chosen, None)  # chosen again from the handed image
+    st.session_state.setdefault(key, SOURCES[0])
+    source = st.segmented_control("Source", SOURCES, key=key, label_visibility="collapsed")
     if source == "URL":
         return _from_url(page)
-    if source == "Earlier result":
+    if source == EARLIER:
         return _from_result(page)
     return _from_upload(page)
 
@@ -146,11 +151,23 @@ def _from_url(page: str) -> Picked | None:
     return Picked(pasted=url, data=None, label=url, digest=hashlib.sha1(url.encode()).hexdigest())
 
 
-def _from_result(page: str) -> Picked | None:
+def _results(page: str) -> list[TaskRecord]:
+    """One page of the newest finished tasks, and the one picked last (or handed over) when it
+    is older than those."""
     conn = services.connection()
     store = services.studio().store
     done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=RESULTS)
-    done = [r for r in done if r.is_done]
+    preset = session.last_pick(page)
+    if preset and preset[0] not in {r.id for r in done}:
+        older = store.get(preset[0])
+        if older is not None and older.workspace == conn.workspace:
+            done.insert(0, older)
+    return [r for r in done if r.is_done]
+
+
+def _from_result(page: str) -> Picked | None:
+    store = services.studio().store
+    done = _results(page)
     if not done:
         st.caption("No finished results yet in this workspace.")
         return None
@@ -168,6 +185,7 @@ def _from_result(page: str) -> Picked | None:
     image_index = st.radio(
         "Image",
         list(range(n)),
+        index=min(preset[1], n - 1) if preset and preset[0] == record.id else 0,
         horizontal=True,
         key=f"{page}:result-img",
         format_func=lambda i: f"Image {i + 1}",

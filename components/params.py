@@ -72,13 +72,15 @@ def apply_prefill(mode: str) -> None:
             st.session_state[key(mode, name)] = value
 
 
-def prompt_box(mode: str, *, label: str = "Prompt", required: bool = True) -> str:
+def prompt_box(
+    mode: str, *, label: str = "Prompt", required: bool = True, height: int = 100
+) -> str:
     """The prompt text area."""
     placeholder = "a lighthouse on a cliff at dusk, oil painting --ar 16:9"
     return st.text_area(
         label,
         key=_init(mode, "prompt", ""),
-        height=100,
+        height=height,
         help=PROMPT_HELP,
         placeholder=placeholder if required else "optional remix prompt",
     )

@@ -26,7 +26,10 @@ DEFAULTS: dict[str, Callable[[], Any]] = {
     "page_now": lambda: None,  # url path of the page shown on this run
     "nonces": dict,  # form or button group -> the token of its current render (one task each)
     "notices": set,  # one-time notices already shown in this session
+    "large_cards": lambda: False,  # the feed and History show large cards, not the dense board
+    "handed": dict,  # picker -> (record id, image index) sent from the viewer, taken once
 }
+LARGE_CARDS_WIDGET = "settings:large-cards"  # the Settings toggle that changes "large_cards"
 
 
 def init() -> None:
@@ -129,6 +132,35 @@ def remember_pick(picker: str, record_id: str, index: int) -> None:
 def last_pick(picker: str) -> tuple[str, int] | None:
     """The (record id, image index) a picker chose last, if any."""
     return st.session_state["picked"].get(picker)
+
+
+def hand_image(picker: str, record_id: str, index: int) -> None:
+    """Give a picker an earlier result to show chosen on its page's next run ("Paint this")."""
+    st.session_state["handed"][picker] = (record_id, index)
+    remember_pick(picker, record_id, index)
+
+
+def take_handed(picker: str) -> tuple[str, int] | None:
+    """The (record id, image index) handed to a picker, removed once taken."""
+    return st.session_state["handed"].pop(picker, None)
+
+
+# ---------------------------------------------------------------------- layout
+
+
+def large_cards() -> bool:
+    """True when this session shows tasks as large cards instead of the dense board."""
+    return bool(st.session_state["large_cards"])
+
+
+def set_large_cards(on: bool) -> None:
+    """Show large cards (True) or the dense board (False) for the rest of the session."""
+    st.session_state["large_cards"] = bool(on)
+
+
+def large_cards_changed() -> None:
+    """The Settings toggle's callback: its widget value becomes the session's layout."""
+    set_large_cards(st.session_state.get(LARGE_CARDS_WIDGET, False))
 
 
 # ---------------------------------------------------------------------- one task per click

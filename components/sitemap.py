@@ -33,6 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/paint.py", "Paint", ":material/brush:", "paint", "upload-paint"),
     PageSpec("pages/vary.py", "Vary", ":material/shuffle:", "vary", "vary"),
     PageSpec("pages/upscale.py", "Upscale", ":material/zoom_in:", "upscale", "upscale"),
+    PageSpec("pages/sweeps.py", "Sweeps", ":material/grid_on:", "sweeps"),
     PageSpec("pages/history.py", "History", ":material/history:", "history"),
     PageSpec("pages/settings.py", "Settings", ":material/settings:", "settings"),
 )

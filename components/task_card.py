@@ -1,43 +1,39 @@
-"""A task card: prompt, parameters, live state, the 2x2 grid with U1–U4 / V1–V4, downloads.
+"""A task as a large card: prompt, parameters, live state, the 2x2 grid with U1–U4 / V1–V4.
 
-Prompts, task ids and other user- or provider-supplied strings are shown as plain text
-(``st.text`` or ``plain``), never as Markdown. A result file missing from the data folder
+``render`` draws a task where a page lists it: as one row of the dense board
+(components/board.py, the default) or, when the designer chose the large cards, as the card
+drawn here. Prompts, task ids and other user- or provider-supplied strings are shown as plain
+text (``st.text`` or ``plain``), never as Markdown. A result file missing from the data folder
 shows a placeholder with "Download again" instead of breaking the page. Images are shown as
 their stored thumbnails (components/display.py); the full-size files go out only as downloads.
-A card costs a few lookups by id, whatever the history holds: its parent (remembered for the
-session) and, for a finished task, its children.
 """
 
 from __future__ import annotations
 
-import functools
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
-from components import actions, display, services, task_status
+from components import actions, board, display, results, session, task_status, viewer
 from components.plain import plain
 from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
-from mjstudio.api.prompt import format_flags
-from mjstudio.tasks.record import RecordState, TaskRecord
-from mjstudio.tasks.store import TaskStore
+from mjstudio.tasks.record import TaskRecord
 
-STATE_ICONS = {
-    RecordState.QUEUED: ":material/schedule_send:",
-    RecordState.CREATING: ":material/send:",
-    RecordState.PENDING: ":material/hourglass_top:",
-    RecordState.PROCESSING: ":material/autorenew:",
-    RecordState.SUCCESS: ":material/check_circle:",
-    RecordState.FAILED: ":material/error:",
-    RecordState.REJECTED: ":material/block:",
-    RecordState.UNKNOWN: ":material/help:",
-}
+Bar = Callable[[TaskRecord], None]
 
 
-def render(record: TaskRecord, *, where: str, compact: bool = False) -> None:
-    """Draw one task as a bordered card."""
+def render(
+    record: TaskRecord, *, where: str, compact: bool = False, bar: Bar | None = None
+) -> None:
+    """Draw one task: a board row, or a bordered card when large cards are chosen.
+
+    ``bar`` draws the page's own actions for the task (History's Open, Delete...).
+    """
+    if not session.large_cards():
+        board.row(record, where=where, bar=bar)
+        return
     with st.container(border=True, key=f"card-{where}-{record.id}"):
         _header(record)
         if record.is_done:
@@ -45,74 +41,33 @@ def render(record: TaskRecord, *, where: str, compact: bool = False) -> None:
         else:
             task_status.render(record, where=where)
         _lineage(record)
+    if bar is not None:
+        bar(record)
 
 
 def _header(record: TaskRecord) -> None:
     left, right = st.columns([5, 1])
     left.markdown(f"**{plain(MODE_TITLES.get(record.mode, record.mode))}**")
-    left.text(record.prompt or _derived_title(record))
-    flags = format_flags(record.params)
-    extra = record.params.get("imageIndex")
-    if extra is not None:
-        flags += f" · image {extra + 1} · type {record.params.get('type', 0)}"
-    left.caption(f"{plain(flags) or 'default parameters'} · {_when(record.created_at)}")
-    right.markdown(f"{STATE_ICONS[record.state]} {record.state.value}")
-
-
-PARENTS = "card:parents"  # parent id -> (prompt, mode, task id), remembered for the session
-REMEMBERED = 256
-
-
-def _parent(record: TaskRecord) -> tuple[str, str, str | None] | None:
-    """(prompt, mode, task id) of a task's parent; None when it has none or it was deleted."""
-    if not record.parent_id:
-        return None
-    known = st.session_state.setdefault(PARENTS, {})
-    if record.parent_id not in known:
-        parent = services.studio().store.get(record.parent_id)
-        if parent is None:
-            return None
-        if len(known) >= REMEMBERED:
-            known.clear()
-        known[record.parent_id] = (parent.prompt, parent.mode, parent.task_id)
-    return known[record.parent_id]
-
-
-def _derived_title(record: TaskRecord) -> str:
-    parent = _parent(record)
-    base = parent[0] if parent and parent[0] else "an earlier task"
-    return f"{record.mode} of “{base}”"
-
-
-def _when(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else ""
-
-
-def _paths(which: list[str]) -> list[Path]:
-    store = services.studio().store
-    return [_abspath(store, rel) for rel in which]
-
-
-@functools.lru_cache(maxsize=4096)
-def _abspath(store: TaskStore, rel: str) -> Path:
-    """A stored result path made absolute (and checked to stay in the data folder) once."""
-    return store.abspath(rel)
+    left.text(results.title(record))
+    flags = plain(results.flags(record)) or "default parameters"
+    left.caption(f"{flags} · {results.when(record.created_at)}")
+    right.markdown(f"{results.STATE_ICONS[record.state]} {record.state.value}")
 
 
 def _results(record: TaskRecord, *, where: str, compact: bool) -> None:
-    files = _paths(record.files)
-    missing = [i + 1 for i, path in enumerate(files) if not path.is_file()]
+    files = results.paths(record.files)
+    missing = results.missing(files)
     if missing:
         st.warning(
             f"Image(s) {', '.join(map(str, missing))} are missing from the data folder.",
             icon=":material/broken_image:",
         )
         task_status.download_again(record, where=where)
-    shown = _shown(record, files)
+    shown = results.shown(record, files)
     if record.mode == "upscale":
         _upscaled(record, files[0], shown[0], where=where, compact=compact)
         return
-    _grid(shown)
+    _grid(record, shown, where=where)
     if not compact:
         _uv_buttons(record, files, where=where)
     present = [p for p in files if p.is_file()]
@@ -120,20 +75,6 @@ def _results(record: TaskRecord, *, where: str, compact: bool) -> None:
         actions.download_all(record, present, where=where)
     if not compact:
         actions.prompt_tools(record, where=where)
-
-
-def _shown(record: TaskRecord, files: list[Path]) -> list[Path | None]:
-    """What shows each image: its thumbnail, or the file (made small once) where the thumbnail
-    is missing; None where the file itself is missing."""
-    thumbs = _paths(record.thumbs)
-    shown: list[Path | None] = []
-    for index, file in enumerate(files):
-        thumb = thumbs[index] if index < len(thumbs) else None
-        if not file.is_file():
-            shown.append(None)
-        else:
-            shown.append(thumb if thumb is not None and thumb.is_file() else file)
-    return shown
 
 
 def _upscaled(
@@ -148,11 +89,12 @@ def _upscaled(
         display.placeholder("Upscaled image")
     else:
         actions.download_one(record, 0, path, where=where)
+        viewer.open_button(record, 0, where=where)
     if not compact:
         actions.prompt_tools(record, where=where)
 
 
-def _grid(shown: list[Path | None]) -> None:
+def _grid(record: TaskRecord, shown: list[Path | None], *, where: str) -> None:
     for row in range(0, len(shown), 2):
         cols = st.columns(2, gap="small")
         for col, index in zip(cols, range(row, min(row + 2, len(shown))), strict=False):
@@ -160,6 +102,8 @@ def _grid(shown: list[Path | None]) -> None:
                 path, caption = shown[index], f"Image {index + 1}"
                 if path is None or not display.image(path, caption=caption, width="stretch"):
                     display.placeholder(caption)
+                else:
+                    viewer.open_button(record, index, where=where)
 
 
 def _uv_buttons(record: TaskRecord, files: list[Path], *, where: str) -> None:
@@ -203,20 +147,6 @@ def _button_row(
 
 
 def _lineage(record: TaskRecord) -> None:
-    parts = []
-    if record.parent_id:
-        parent = _parent(record)
-        index = (record.parent_index or 0) + 1
-        if parent:
-            prompt, mode, task_id = parent
-            parts.append(f"from image {index} of “{prompt or mode}” ({task_id})")
-        else:
-            parts.append("from a deleted task")
-    kids = services.studio().store.children(record.id) if record.is_done else []
-    if kids:
-        labels = [f"{'U' if k.mode == 'upscale' else 'V'}{(k.parent_index or 0) + 1}" for k in kids]
-        parts.append("made here: " + ", ".join(labels))
-    if record.task_id:
-        parts.append(f"task id {record.task_id}")
-    if parts:
-        st.caption(plain(" · ".join(parts)))
+    text = results.lineage(record)
+    if text:
+        st.caption(text)

@@ -8,9 +8,9 @@ import datetime as dt
 
 import streamlit as st
 
-from components import actions, records, services, task_card
+from components import actions, board, favourites, records, services, task_card, viewer
 from mjstudio.api.contract import MODES
-from mjstudio.tasks.record import RecordState
+from mjstudio.tasks.record import RecordState, TaskRecord
 
 PAGE_SIZE = 10
 COUNT_CAP = 1000
@@ -38,6 +38,7 @@ def _bounds(picked) -> tuple[float | None, float | None]:
 
 since, until = _bounds(dates)
 filters = {"query": query or None, "modes": modes, "states": states, "since": since, "until": until}
+filters |= favourites.history_filters()  # starred only, one batch
 total, more = records.count_upto(store, conn.workspace, COUNT_CAP, **filters)
 pages = max(1, -(-total // PAGE_SIZE))
 page_no = st.number_input("Page", 1, pages, 1, key="history:page") if pages > 1 else 1
@@ -49,16 +50,20 @@ if more:
 else:
     st.caption(f"{total} task(s) · page {page_no} of {pages}")
 
-for record in store.list(
-    conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE
-):
-    task_card.render(record, where="history", compact=True)
-    with st.container(horizontal=True, key=f"history-actions-{record.id}"):
-        if st.button("Open", key=f"history:{record.id}:open", help="Show with U/V buttons"):
+
+def history_bar(record: TaskRecord) -> None:
+    """History's actions on a task: open it in its page, reuse, re-run, delete."""
+    key = f"history-actions-{record.id}"
+    with st.container(horizontal=True, key=key, gap="xxsmall", width="content"):
+        favourites.star_button(record, where="history")
+        if st.button(
+            "Open", key=f"history:{record.id}:open", type="tertiary", help="Show in its page feed"
+        ):
             actions.open_in_page(record)
-        if st.button("Use these settings", key=f"history:{record.id}:use"):
+        if st.button("Use these settings", key=f"history:{record.id}:use", type="tertiary"):
             actions.use_settings(record)
-        if st.button("Re-run", key=f"history:{record.id}:rerun:{actions.click_nonce(record)}"):
+        rerun_key = f"history:{record.id}:rerun:{actions.click_nonce(record)}"
+        if st.button("Re-run", key=rerun_key, type="tertiary"):
             actions.rerun(record)
         if st.button(
             "Delete",
@@ -68,3 +73,11 @@ for record in store.list(
         ):
             actions.delete(record)
             st.rerun()
+
+
+shown = store.list(conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+board.style()
+with st.container(key=board.wrapper_key("history"), gap="xsmall"):
+    for record in shown:
+        task_card.render(record, where="history", compact=True, bar=history_bar)
+viewer.show("history", [r.id for r in shown])

@@ -10,6 +10,15 @@ from mjstudio.tasks.store import StoreUnavailable
 st.title("Settings")
 conn = services.connection()
 
+st.toggle(
+    "Large task cards instead of the dense board",
+    value=session.large_cards(),
+    key=session.LARGE_CARDS_WIDGET,
+    on_change=session.large_cards_changed,
+    help="The feed and History show one row per task (four thumbnails, actions under each) "
+    "by default; large cards show each grid 2x2 with U1–U4 / V1–V4 below. For this session.",
+)
+
 
 def callback_row() -> str:
     """The callback URL the provider is given, or how tasks are followed instead."""
