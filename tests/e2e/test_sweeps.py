@@ -2,7 +2,7 @@
 its contact sheet; a prompt matrix double-clicked makes exactly four creates at the provider;
 a star on a board image reaches the store.
 
-With MJ_SCREENSHOTS=1 the sweep test also writes docs/sweep.png (1440x900).
+With DOCS_SCREENSHOTS=1 the sweep test also writes docs/sweep.png (1440x900).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_a_sweep_fills_its_board_and_exports_the_contact_sheet(
     wait_loaded(page.locator(THUMBS), 24)  # each cell: its task's four thumbnails
     for label in ("stylize 250", "stylize 750", "chaos 0", "chaos 40", "chaos 80"):
         expect(page.get_by_text(label, exact=True)).to_be_visible()
-    if os.environ.get("MJ_SCREENSHOTS") == "1":
+    if os.environ.get("DOCS_SCREENSHOTS") == "1":
         title = page.get_by_text("6 of 6 tasks done")
         title.evaluate("element => element.scrollIntoView({block: 'start'})")
         (ROOT / "docs").mkdir(exist_ok=True)

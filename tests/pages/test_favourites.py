@@ -108,3 +108,36 @@ def test_history_filters_by_starred_tasks_and_by_batch(store, workspace):
     at.run()
     assert at.session_state["chosen"] == {"favourites": False, "batch": None}
     assert len(at.text) == 3
+
+
+def test_a_star_given_on_the_history_page_filters_it(app, store, workspace):
+    """On History: star one task from its row, turn on "Starred only": only that task is left."""
+    plain_task = add_task(store, workspace, "a plain fox", state=RecordState.SUCCESS)
+    liked = add_task(store, workspace, "a fox to keep", state=RecordState.SUCCESS)
+    at = app("pages/history.py")
+    assert {f"card-history-{plain_task.id}", f"card-history-{liked.id}"} <= _cards(at)
+
+    at.button(key=f"history:{liked.id}:star").click().run()
+    assert store.get(liked.id).favourite is True
+    at.toggle(key="favourites:only").set_value(True).run()
+    assert not at.exception
+    assert f"card-history-{liked.id}" in _cards(at)
+    assert f"card-history-{plain_task.id}" not in _cards(at)
+
+
+def _cards(at: AppTest) -> set[str]:
+    """The keys of the task rows drawn."""
+    found = set()
+    for node in at.main.children.values() if hasattr(at.main, "children") else []:
+        found |= _keys(node)
+    return found
+
+
+def _keys(node) -> set[str]:
+    keys = set()
+    key = getattr(getattr(node, "proto", None), "id", "") or ""
+    if "card-history-" in key:
+        keys.add(key[key.index("card-history-") :])
+    for child in getattr(node, "children", {}).values():
+        keys |= _keys(child)
+    return keys
