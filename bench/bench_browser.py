@@ -29,19 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import synthetic  # noqa: E402
 from bench.table import Row, markdown  # noqa: E402
+from tests.e2e.conftest import CHROMIUM as E2E_CHROMIUM  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = str(E2E_CHROMIUM)
 BARE_APP = ROOT / "bench" / "bare_app.py"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TICK = os.sysconf("SC_CLK_TCK")

@@ -127,13 +127,11 @@ class Studio:
     ) -> TaskRecord:
         """Store a task as queued, then send it in the background; returns the stored record.
 
-        ``batch``: the record's batch fields (``batch_id``, ``batch_label``, ``cell``) when the
-        task is one of a prompt matrix or a sweep (``BatchPlan.record_fields``).
-
         One ``submission`` (a token the form makes once per render) makes one task in a
         workspace, however often it comes: a repeat returns the first record and sends nothing.
         The stored request keeps no image bytes (``data:`` URLs become ``upload:`` references);
         the provider gets the request as built. StoreUnavailable when the folder refuses it.
+        ``batch``: a matrix or sweep task's fields (``BatchPlan.record_fields``).
         """
         self.connect(conn)
         if submission is not None:
