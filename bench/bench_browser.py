@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import socket
@@ -28,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import synthetic  # noqa: E402
-from bench.table import Row, markdown  # noqa: E402
+from bench.table import Row, command_line, ratio  # noqa: E402
 from tests.e2e.conftest import CHROMIUM as E2E_CHROMIUM  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS  # noqa: E402
 
@@ -260,10 +259,6 @@ def _shown_rows(polling: float, callback: float) -> list[Row]:
     ]
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("inf") if a > 0 else 1.0
-
-
 def _cpu(share: float) -> str:
     return f"{share * 100:.1f}% of a core"
 
@@ -280,24 +275,24 @@ def _rows(count: int, bare: float, cold_empty: float, cold_page: float, cold_ful
     return [
         Row(
             f"`streamlit run app.py` → first page rendered, empty folder / {n} tasks",
-            f"{cold_empty:.1f} s / {cold_full:.1f} s ({_ratio(worst, bare):.2f}x bare)",
+            f"{cold_empty:.1f} s / {cold_full:.1f} s ({ratio(worst, bare):.2f}x bare)",
             "≤ 1.3x a bare app, whatever the history size",
             f"bare Streamlit app {bare:.1f} s",
-            _ratio(worst, bare) <= 1.3,
+            ratio(worst, bare) <= 1.3,
         ),
         Row(
             f"the same start-up, {n} tasks vs 8 (the same first screen)",
-            f"{cold_full:.1f} s ({_ratio(cold_full, cold_page):.2f}x)",
+            f"{cold_full:.1f} s ({ratio(cold_full, cold_page):.2f}x)",
             "independent of the history size",
             f"8 tasks: {cold_page:.1f} s",
-            _ratio(cold_full, cold_page) <= 1.3,
+            ratio(cold_full, cold_page) <= 1.3,
         ),
         Row(
             f"Chromium, open `/` until idle, {n} tasks",
-            f"{open_full:.2f} s ({_ratio(open_full, open_empty):.2f}x empty)",
+            f"{open_full:.2f} s ({ratio(open_full, open_empty):.2f}x empty)",
             "≤ 1.3x empty",
             f"empty store {open_empty:.2f} s",
-            _ratio(open_full, open_empty) <= 1.3,
+            ratio(open_full, open_empty) <= 1.3,
         ),
         Row(
             f"server CPU idle, {n} tasks, no browser",
@@ -318,9 +313,7 @@ def _rows(count: int, bare: float, cold_empty: float, cold_page: float, cold_ful
 
 def main() -> None:
     """Command line: print this module's table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer tasks and runs")
-    print(markdown(rows(quick=parser.parse_args().quick)))
+    command_line(rows, __doc__.splitlines()[0], "fewer tasks and runs")
 
 
 if __name__ == "__main__":

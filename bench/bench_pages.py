@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import statistics
@@ -31,7 +30,7 @@ from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bench import synthetic  # noqa: E402
-from bench.table import Row, markdown  # noqa: E402
+from bench.table import Row, command_line, ratio  # noqa: E402
 from components import feed, services  # noqa: E402
 from mjstudio import images  # noqa: E402
 from mjstudio.sandbox.imaging import text_to_image  # noqa: E402
@@ -208,10 +207,6 @@ def rows(quick: bool = False) -> list[Row]:
     ]
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("inf")
-
-
 def _rerun_rows(found: dict[str, float], count: int) -> list[Row]:
     n, made = f"{count:,}", []
     for page, same in (("imagine", "four"), ("history", "ten")):
@@ -220,13 +215,13 @@ def _rerun_rows(found: dict[str, float], count: int) -> list[Row]:
         cards = f"{feed.SEED_RECENT} feed rows" if page == "imagine" else "10 history rows"
         made.append(Row(
             f"{title} rerun (AppTest), {n} tasks vs the same {cards} from a small store",
-            f"{full:.0f} ms ({_ratio(full, like):.2f}x)", "≤ 150 ms and ≤ 1.5x",
-            f"{like:.0f} ms", full <= 150 and _ratio(full, like) <= 1.5,
+            f"{full:.0f} ms ({ratio(full, like):.2f}x)", "≤ 150 ms and ≤ 1.5x",
+            f"{like:.0f} ms", full <= 150 and ratio(full, like) <= 1.5,
         ))  # fmt: skip
         made.append(Row(
             f"{title} rerun (AppTest), {n} tasks vs an empty store (which shows no cards)",
-            f"{full:.0f} ms ({_ratio(full, empty):.1f}x)", "≤ 150 ms and ≤ 1.5x empty",
-            f"{empty:.0f} ms", full <= 150 and _ratio(full, empty) <= 1.5,
+            f"{full:.0f} ms ({ratio(full, empty):.1f}x)", "≤ 150 ms and ≤ 1.5x empty",
+            f"{empty:.0f} ms", full <= 150 and ratio(full, empty) <= 1.5,
         ))  # fmt: skip
     return made
 
@@ -248,14 +243,14 @@ def _refresh_rows(alone: tuple[float, float], four: tuple[float, float], whole: 
     return [
         Row(
             "elements redrawn per live refresh, 1 task running + 4 finished cards",
-            f"{el_four:.0f} ({_ratio(el_four, el_alone):.2f}x)",
+            f"{el_four:.0f} ({ratio(el_four, el_alone):.2f}x)",
             "≤ 1.2x the running card alone",
             f"{el_alone:.0f} alone; {whole} for a whole-feed redraw",
             el_four <= 1.2 * el_alone,
         ),
         Row(
             "CPU per live refresh (every 0.3 s), 1 task running + 4 finished cards",
-            f"{cpu_four:.1f} ms ({_ratio(cpu_four, cpu_alone):.2f}x)",
+            f"{cpu_four:.1f} ms ({ratio(cpu_four, cpu_alone):.2f}x)",
             "≤ 1.2x the running card alone",
             f"{cpu_alone:.1f} ms alone",
             cpu_met,
@@ -264,10 +259,8 @@ def _refresh_rows(alone: tuple[float, float], four: tuple[float, float], whole: 
 
 
 def main() -> None:
-    """Command line: print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 tasks, fewer runs")
-    print(markdown(rows(quick=parser.parse_args().quick)))
+    """Command line: print this module's table."""
+    command_line(rows, __doc__.splitlines()[0], "1,000 tasks, fewer runs")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ it) against the previous release's case-folded substring scan.
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import statistics
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import fill  # noqa: E402
-from bench.table import Row, markdown  # noqa: E402
+from bench.table import Row, command_line, ratio  # noqa: E402
 from mjstudio.tasks.record import RecordState, TaskRecord  # noqa: E402
 from mjstudio.tasks.search import casefold  # noqa: E402
 from mjstudio.tasks.store import DB_NAME, TaskStore  # noqa: E402
@@ -139,10 +138,6 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f} ms"
 
 
-def _ratio(now: float, ref: float) -> float:
-    return now / ref if ref > 0 else float("inf")
-
-
 def rows(quick: bool = False) -> list[Row]:
     """The store's figures for `python -m bench` (quick: 1,000 tasks, fewer runs)."""
     count, runs = (1_000, 30) if quick else (10_000, 200)
@@ -153,8 +148,8 @@ def rows(quick: bool = False) -> list[Row]:
 
 def _table(f: dict[str, float], n: str) -> list[Row]:
     """The rows of measured figures ``f`` for a store of ``n`` tasks."""
-    r = {key: _ratio(f[key], f[f"{key}_ref"]) for key in ("due", "update", "search", "page")}
-    r["count"] = _ratio(f["count"], f["count_ref"])
+    r = {key: ratio(f[key], f[f"{key}_ref"]) for key in ("due", "update", "search", "page")}
+    r["count"] = ratio(f["count"], f["count_ref"])
     one_page = f"a store of {PAGE} tasks (one page)"
     specs = [  # what, now, target, reference, met
         (f"`store.due()` with {n} tasks + {RUNNING} running ({f['due_rows']:.0f} due)",
@@ -179,11 +174,8 @@ def _table(f: dict[str, float], n: str) -> list[Row]:
 
 
 def main() -> None:
-    """Command line: print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 tasks, fewer runs")
-    args = parser.parse_args()
-    print(markdown(rows(quick=args.quick)))
+    """Command line: print this module's table."""
+    command_line(rows, __doc__.splitlines()[0], "1,000 tasks, fewer runs")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ to the reference is what counts).
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -28,3 +30,17 @@ def markdown(rows: list[Row]) -> str:
         mark = "yes" if row.met else "**no**"
         lines.append(f"| {row.what} | {row.now} | {row.target} | {row.reference} | {mark} |")
     return "\n".join(lines)
+
+
+def ratio(now: float, reference: float) -> float:
+    """now / reference; infinite when the reference is 0 (and 1.0 when both are)."""
+    if reference > 0:
+        return now / reference
+    return float("inf") if now > 0 else 1.0
+
+
+def command_line(rows: Callable[..., list[Row]], description: str, quick_help: str) -> None:
+    """A benchmark module run as a script: ``--quick`` or not, then its table."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    print(markdown(rows(quick=parser.parse_args().quick)))
