@@ -1,10 +1,11 @@
-"""The studio's frame: page config, session keys, provider banner, navigation over pages/."""
+"""The studio's frame: page config, sign-in, session keys, provider banner, navigation."""
 
 import streamlit as st
 
-from components import problems, session, sidebar, sitemap
+from components import identity, problems, session, sidebar, sitemap
 
 st.set_page_config(page_title="MJ Studio", page_icon="🎨", layout="wide")
+identity.require_sign_in()  # with [auth] configured: nothing below runs for a signed-out visitor
 session.init()
 problems.new_run()
 page = sitemap.navigation()

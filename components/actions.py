@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import services, session
+from components import services, session, team
 from components.plain import plain
 from components.sitemap import MODE_PAGES
 from mjstudio import images
@@ -42,6 +42,7 @@ def submit(
         parent=parent,
         parent_index=index,
         submission=submission,
+        owner=team.owner_key(),
     )
     session.add_to_feed(record.id)
     return record

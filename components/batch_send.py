@@ -21,7 +21,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import problems, services, session
+from components import problems, services, session, team
 from components.plain import plain
 from mjstudio.api.contract import InvalidRequest
 from mjstudio.api.matrix import MAX_PROMPTS, PermutationError, count_prompts, has_permutations
@@ -48,7 +48,11 @@ def send_batch(plan: BatchPlan, token: str) -> list[TaskRecord]:
     sent: list[TaskRecord] = []
     for task, submission in zip(plan.tasks, plan.submissions(token), strict=True):
         record = studio.submit(
-            conn, task.input, submission=submission, batch=plan.record_fields(task)
+            conn,
+            task.input,
+            submission=submission,
+            batch=plan.record_fields(task),
+            owner=team.owner_key(),
         )
         session.add_to_feed(record.id)
         sent.append(record)

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import problems, services
+from components import problems, services, team
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.store import BatchSummary
 
@@ -119,7 +119,7 @@ def history_filters() -> dict[str, Any]:
         "Starred only", key=ONLY_STARRED, help="Tasks starred, or with a starred image"
     )
     batch = pick_batch(
-        store.batches(workspace, limit=BATCHES_LISTED),
+        store.batches(workspace, limit=BATCHES_LISTED, owner=team.owner()),
         label="Batch",
         key=BATCH,
         none="All tasks",

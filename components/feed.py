@@ -20,7 +20,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import board, problems, records, services, session, task_card, viewer
+from components import board, problems, records, services, session, task_card, team, viewer
 from mjstudio.tasks.record import TaskRecord
 
 REFRESH_S = 0.3
@@ -34,8 +34,8 @@ def _seed_from_store() -> None:
         return
     store = services.studio().store
     workspace = services.connection().workspace
-    recent = store.list(workspace, limit=SEED_RECENT)
-    running = store.running(workspace, FEED_SIZE)  # through the index on unfinished tasks
+    recent = store.list(workspace, limit=SEED_RECENT, **team.mine())
+    running = store.running(workspace, FEED_SIZE, owner=team.owner())  # the unfinished index
     session.seed_feed([r.id for r in [*recent, *running]])
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import display, services, session
+from components import display, services, session, team
 from mjstudio import images
 from mjstudio.server import embedded
 from mjstudio.tasks.record import RecordState, TaskRecord
@@ -156,7 +156,7 @@ def _results(page: str) -> list[TaskRecord]:
     is older than those."""
     conn = services.connection()
     store = services.studio().store
-    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=RESULTS)
+    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=RESULTS, **team.mine())
     preset = session.last_pick(page)
     if preset and preset[0] not in {r.id for r in done}:
         older = store.get(preset[0])

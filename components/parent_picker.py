@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from components import display, services, session
+from components import display, services, session, team
 from mjstudio.tasks.record import RecordState, TaskRecord
 
 FROM_HISTORY = "From history"
@@ -43,7 +43,7 @@ def pick(page: str) -> Parent | None:
 def _from_history(page: str) -> TaskRecord | None:
     conn = services.connection()
     store = services.studio().store
-    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=CHOICES)
+    done = store.list(conn.workspace, states=[RecordState.SUCCESS], limit=CHOICES, **team.mine())
     done = [r for r in done if r.task_id]
     if not done:
         st.info(

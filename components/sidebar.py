@@ -1,10 +1,10 @@
-"""The parts every page shares: the provider banner and the sidebar summary."""
+"""The parts every page shares: the provider banner and the sidebar (user, summary)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import services
+from components import identity, services
 from components.plain import plain
 
 
@@ -19,16 +19,35 @@ def provider_banner() -> None:
             icon=":material/link_off:",
         )
     if conn.is_sandbox:
+        how = (
+            "The team's operator sets MJ_API_KEY on the server"
+            if identity.auth_configured()  # team mode: the Settings page has no key fields
+            else "Add a key on the Settings page or set MJ_API_KEY"
+        )
         st.info(
             "**Sandbox provider** — no API key is configured, so images are made locally "
-            "(marked SANDBOX) and nothing is charged. Add a key on the Settings page or "
-            "set MJ_API_KEY to use the real service.",
+            f"(marked SANDBOX) and nothing is charged. {how} to use the real service.",
             icon=":material/science:",
         )
 
 
+def account() -> None:
+    """The signed-in user's name (and email, small) and a "Sign out" button; nothing when off."""
+    user = identity.current_user()
+    if user is None:
+        return
+    with st.sidebar.container(key="account"):
+        st.markdown(f"**{plain(user.name)}**")
+        if user.email:
+            st.caption(plain(user.email))
+        if st.button("Sign out", key="account:sign-out", icon=":material/logout:"):
+            st.logout()  # the browser goes on to /auth/logout
+            st.stop()  # and this run draws no page for a user who is gone
+
+
 def render() -> None:
-    """Sidebar: provider, running tasks, data folder."""
+    """Sidebar: the signed-in user, provider, running tasks, data folder."""
+    account()  # first: shown even when the data folder below can't be used
     conn = services.connection()
     store = services.studio().store
     running = store.count_active(conn.workspace)  # through the running-set index

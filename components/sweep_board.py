@@ -15,7 +15,16 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import display, favourites, problems, records, services, session, task_status
+from components import (
+    display,
+    favourites,
+    problems,
+    records,
+    services,
+    session,
+    task_status,
+    team,
+)
 from components.plain import plain
 from mjstudio.api.prompt import format_flags
 from mjstudio.tasks.batches import Board, board_of, board_sheet
@@ -56,7 +65,7 @@ def show_next(batch_id: str) -> None:
 def recent() -> None:
     """The picker of the workspace's latest batches, and the picked batch's board."""
     store, workspace = services.studio().store, services.connection().workspace
-    summaries = store.batches(workspace, limit=BATCHES_LISTED)
+    summaries = team.boards(store, workspace, BATCHES_LISTED)
     if not summaries:
         st.caption("Send a sweep or a prompt matrix: its board appears here, live.")
         return
@@ -107,7 +116,9 @@ def _toolbar(
             key=f"{WHERE}:sheet:{batch_id}",
             help="The board as one PNG: the prompt, the labels and every cell's images",
         )
-        _delete(store, workspace, batch_id, starred=sum(1 for r in found if r.is_starred))
+        team.share_board_button(store, workspace, batch_id, found)
+        if all(map(team.is_mine, found)):  # a board the team shared is not the visitor's to delete
+            _delete(store, workspace, batch_id, starred=sum(1 for r in found if r.is_starred))
 
 
 def _delete(store: TaskStore, workspace: str, batch_id: str, *, starred: int) -> None:

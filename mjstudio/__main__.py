@@ -1,7 +1,7 @@
 """The studio's command line: history export and import (see mjstudio/tasks/archive.py).
 
     python -m mjstudio history export --out FILE.zip [--data-dir DIR] [--workspace WS]
-    python -m mjstudio history import FILE.zip [--data-dir DIR] [--workspace WS]
+    python -m mjstudio history import FILE.zip [--data-dir DIR] [--workspace WS] [--owner KEY]
 
 The data folder defaults to the studio's (``MJSTUDIO_DATA_DIR``, else
 ``.streamlit/secrets.toml`` in the current folder, else ``~/.local/share/mjstudio``).
@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     for sub, what in helps:
         sub.add_argument("--data-dir", type=Path, help="default: the studio's data folder")
         sub.add_argument("--workspace", help=what)
+    take.add_argument(
+        "--owner",
+        help="file every task under this signed-in designer (their account key, shown on the"
+        " studio's Settings page); default: as exported",
+    )
     return parser
 
 
@@ -61,7 +66,7 @@ def _export(store: TaskStore, args: argparse.Namespace) -> None:
 
 
 def _import(store: TaskStore, args: argparse.Namespace) -> None:
-    report = import_history(store, args.archive, args.workspace)
+    report = import_history(store, args.archive, args.workspace, owner=args.owner)
     print(
         f"Imported {args.archive} into {store.data_dir}: {report.added} tasks added,"
         f" {report.already} already there, {report.files_written} files written,"
@@ -86,13 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; 0 when it worked, 1 when it could not (the reason printed to stderr)."""
     args = _parser().parse_args(argv)
     given = {"data_dir": args.data_dir} if args.data_dir else {}
-    folder = Settings.load(_secrets(), **given).folder
+    settings = Settings.load(_secrets(), **given)
+    folder = settings.folder
     problem = _missing(args, folder)
     if problem:
         print(f"Could not {args.action}: {problem}.", file=sys.stderr)
         return 1
     try:
-        store = TaskStore.open(folder)
+        store = TaskStore.open(folder, settings.database_url)
         if args.action == "export":
             _export(store, args)
         else:

@@ -71,6 +71,10 @@ class Settings:
     allow_private_urls: bool = field(default=False, metadata={"env": "MJSTUDIO_ALLOW_PRIVATE_URLS"})
     fetch_timeout_s: float = field(default=15.0, metadata={"env": "MJSTUDIO_FETCH_TIMEOUT"})
     max_result_mb: float = field(default=50.0, metadata={"env": "MJSTUDIO_MAX_RESULT_MB"})
+    # A team's history on PostgreSQL (postgresql://user:password@host/db); SQLite when unset.
+    database_url: str | None = field(
+        default=None, repr=False, metadata={"env": "MJSTUDIO_DATABASE_URL"}
+    )
     # The provider's request budget (creates and status calls together), kept on our side.
     rate_limit_per_minute: int = field(default=10_000, metadata={"env": "MJ_RATE_LIMIT"})
     # Status calls under way at once, at most (one event loop makes them all).

@@ -8,7 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from components import actions, board, favourites, records, services, task_card, viewer
+from components import actions, board, favourites, records, services, task_card, team, viewer
 from mjstudio.api.contract import MODES
 from mjstudio.tasks.record import RecordState, TaskRecord
 
@@ -18,6 +18,7 @@ COUNT_CAP = 1000
 st.title("History")
 conn = services.connection()
 store = services.studio().store
+view = team.history_view()  # sign-in on: your own tasks, or what the team shared
 
 a, b, c, d = st.columns([3, 2, 2, 2])
 query = a.text_input("Search prompts", key="history:q", placeholder="lighthouse")
@@ -38,7 +39,7 @@ def _bounds(picked) -> tuple[float | None, float | None]:
 
 since, until = _bounds(dates)
 filters = {"query": query or None, "modes": modes, "states": states, "since": since, "until": until}
-filters |= favourites.history_filters()  # starred only, one batch
+filters |= favourites.history_filters() | view  # starred only, one batch; whose
 total, more = records.count_upto(store, conn.workspace, COUNT_CAP, **filters)
 pages = max(1, -(-total // PAGE_SIZE))
 page_no = st.number_input("Page", 1, pages, 1, key="history:page") if pages > 1 else 1
@@ -56,6 +57,7 @@ def history_bar(record: TaskRecord) -> None:
     key = f"history-actions-{record.id}"
     with st.container(horizontal=True, key=key, gap="xxsmall", width="content"):
         favourites.star_button(record, where="history")
+        team.share_button(record, where="history")
         if st.button(
             "Open", key=f"history:{record.id}:open", type="tertiary", help="Show in its page feed"
         ):
@@ -65,7 +67,7 @@ def history_bar(record: TaskRecord) -> None:
         rerun_key = f"history:{record.id}:rerun:{actions.click_nonce(record)}"
         if st.button("Re-run", key=rerun_key, type="tertiary"):
             actions.rerun(record)
-        if st.button(
+        if team.is_mine(record) and st.button(
             "Delete",
             key=f"history:{record.id}:delete",
             type="tertiary",

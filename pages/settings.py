@@ -1,14 +1,19 @@
-"""Settings: the provider, the key (masked), request options, polling and the data folder."""
+"""Settings: the provider, the key (masked), request options, polling and the data folder.
+
+With sign-in configured (team mode) the provider belongs to the team's operator: the page
+shows no key, masked or not, offers no key fields, and says who configures the provider.
+"""
 
 import streamlit as st
 
-from components import services, session
+from components import identity, services, session
 from components.plain import plain
 from mjstudio.api.contract import DEFAULT_AUTH_HEADER, SPEEDS
 from mjstudio.tasks.store import StoreUnavailable
 
 st.title("Settings")
 conn = services.connection()
+team = identity.auth_configured()
 
 st.toggle(
     "Large task cards instead of the dense board",
@@ -28,17 +33,38 @@ def callback_row() -> str:
         return "— (the data folder can't be used)"
 
 
+def provider_rows() -> dict[str, str]:
+    """The provider table of a single designer's studio: everything, the key masked."""
+    bearer = " (Bearer)" if conn.auth_header == "Authorization" else ""
+    return {
+        "Provider": "Embedded sandbox (local, free)" if conn.is_sandbox else conn.base_url,
+        "API key": conn.masked_key,
+        "Auth header": conn.auth_header + bearer,
+        "provider": conn.provider,
+        "Request type": conn.request_type,
+        "Callback URL": callback_row(),
+        "Workspace": conn.workspace,
+        "Data folder": str(services.settings().folder),
+    }
+
+
+def team_rows() -> dict[str, str]:
+    """The provider table in team mode: no key (not even masked), nothing of the server's."""
+    return {
+        "Provider": "Embedded sandbox (local, free)" if conn.is_sandbox else conn.base_url,
+        "provider": conn.provider,
+        "Request type": conn.request_type,
+        "Workspace": conn.workspace,
+    }
+
+
 st.subheader("Provider")
-rows = {
-    "Provider": "Embedded sandbox (local, free)" if conn.is_sandbox else conn.base_url,
-    "API key": conn.masked_key,
-    "Auth header": conn.auth_header + (" (Bearer)" if conn.auth_header == "Authorization" else ""),
-    "provider": conn.provider,
-    "Request type": conn.request_type,
-    "Callback URL": callback_row(),
-    "Workspace": conn.workspace,
-    "Data folder": str(services.settings().folder),
-}
+if team:
+    st.info(
+        "The provider and its API key are configured by the team's operator on the server.",
+        icon=":material/admin_panel_settings:",
+    )
+rows = team_rows() if team else provider_rows()
 st.table({"Setting": list(rows), "Value": [plain(v) for v in rows.values()]})  # cells are Markdown
 
 st.subheader("Polling schedule")
@@ -56,40 +82,52 @@ st.caption(
     "page is open; past the deadline it keeps checking once a minute."
 )
 
-st.subheader("Use an API key for this session")
-st.caption(
-    "The key stays in this browser session's memory only: it is never written to the "
-    "history, a log or the page. Tasks belong to a workspace per provider URL and key."
-)
-with st.form("key-form", clear_on_submit=True):
-    base_url = st.text_input(
-        "Provider URL (MJ_BASE_URL)",
-        value="" if conn.is_sandbox else conn.base_url,
-        placeholder="https://api.provider.example",
+
+def key_form() -> None:
+    """A single designer's own provider URL and key for this browser session."""
+    st.subheader("Use an API key for this session")
+    st.caption(
+        "The key stays in this browser session's memory only: it is never written to the "
+        "history, a log or the page. Tasks belong to a workspace per provider URL and key."
     )
-    key = st.text_input("API key", type="password")
-    header = st.text_input(
-        "Auth header name",
-        value=conn.auth_header or DEFAULT_AUTH_HEADER,
-        help="Authorization (sent as Bearer) or e.g. x-api-key",
-    )
-    provider = st.text_input("provider", value=conn.provider)
-    callback = st.text_input(
-        "Public studio URL for callbacks (optional)",
-        value=conn.callback_base or "",
-        help="Set to a URL the provider can reach to use callback mode instead of polling.",
-    )
-    saved = st.form_submit_button("Use this key", type="primary")
-if saved:
+    with st.form("key-form", clear_on_submit=True):
+        base_url = st.text_input(
+            "Provider URL (MJ_BASE_URL)",
+            value="" if conn.is_sandbox else conn.base_url,
+            placeholder="https://api.provider.example",
+        )
+        key = st.text_input("API key", type="password")
+        header = st.text_input(
+            "Auth header name",
+            value=conn.auth_header or DEFAULT_AUTH_HEADER,
+            help="Authorization (sent as Bearer) or e.g. x-api-key",
+        )
+        provider = st.text_input("provider", value=conn.provider)
+        callback = st.text_input(
+            "Public studio URL for callbacks (optional)",
+            value=conn.callback_base or "",
+            help="Set to a URL the provider can reach to use callback mode instead of polling.",
+        )
+        saved = st.form_submit_button("Use this key", type="primary")
+    if saved:
+        use_key(base_url, key, header, provider, callback)
+    if session.connection_override() and st.button("Forget the session key"):
+        services.use_connection(None)
+        st.rerun()
+
+
+def use_key(base_url: str, key: str, header: str, provider: str, callback: str) -> None:
+    """Use the entered provider URL and key for this session, or say what is missing."""
     if not key.strip() or not base_url.strip().startswith(("http://", "https://")):
         st.error("Enter the provider's http(s) URL and an API key.")
-    else:
-        services.use_connection(
-            services.settings().session_connection(
-                base_url, key, auth_header=header, provider=provider, callback_base=callback
-            )
+        return
+    services.use_connection(
+        services.settings().session_connection(
+            base_url, key, auth_header=header, provider=provider, callback_base=callback
         )
-        st.rerun()
-if session.connection_override() and st.button("Forget the session key"):
-    services.use_connection(None)
+    )
     st.rerun()
+
+
+if not team:  # in team mode the provider and its key are the operator's, set on the server
+    key_form()

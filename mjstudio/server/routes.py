@@ -1,4 +1,4 @@
-"""Extra HTTP routes of the studio's server: uploaded images and provider callbacks.
+"""Extra HTTP routes of the studio's server: uploaded images, provider callbacks, health.
 
 The handlers run on the server's event loop, which also serves every page: they do no network
 or image work, and every store or file access runs in a worker thread.
@@ -85,8 +85,14 @@ def studio_routes(get_studio: Callable[[], Studio]) -> list[Route]:
         return await _callback(get_studio(), request)
 
     async def health(_: Request) -> Response:
-        """Whether the tracker is running (for scripts and tests)."""
-        return JSONResponse({"tracker": get_studio().tracker.running})
+        """The tracker, the database, this server's leases, the provider's last good answer.
+
+        503 while the tracker is not running or the database cannot be used (a load balancer
+        sends nobody there); never asks for sign-in, never names a key or a password.
+        """
+        found = await run_in_threadpool(get_studio().health)
+        ok = found["tracker"] and found["database"]["ok"]
+        return JSONResponse(found, status_code=200 if ok else 503)
 
     return [
         Route(UPLOADS_PATH, upload, methods=["GET", "HEAD"]),

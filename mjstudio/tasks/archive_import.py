@@ -91,10 +91,13 @@ def import_history(
     *,
     now: float | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
+    owner: str | None = None,
 ) -> ImportReport:
     """Add an export's tasks and files to a data folder (into ``workspace``, default their own).
 
-    Importing again adds nothing. ArchiveRefused, before anything is written, for an archive
+    ``owner``: file every task under this signed-in designer (moving a local history into
+    one's account on a team server); None keeps each task's own. Importing again adds nothing.
+    ArchiveRefused, before anything is written, for an archive
     that is not a history export or holds anything unsafe.
     """
     if workspace is not None:
@@ -102,6 +105,7 @@ def import_history(
     try:
         with zipfile.ZipFile(archive) as zf:
             job = _Import(store, zf, workspace, max_file_bytes)
+            job.owner = owner
             return job.run(time.time() if now is None else now)
     except _UNREADABLE as exc:
         raise ArchiveRefused(f"the archive is damaged or unreadable ({exc})") from None
@@ -121,6 +125,7 @@ class _Import:
         self.path_of: dict[str, str] = {}  # archive path -> where this import puts it
         self.folders: dict[str, Path] = {}  # relative folder -> resolved, checked inside
         self.made: set[Path] = set()  # folders made (or found) by this import
+        self.owner: str | None = None  # whose tasks they become (None: as exported)
 
     def run(self, now: float) -> ImportReport:
         """Uploads first (a queued task needs its own), then tasks with their files."""
@@ -161,6 +166,8 @@ class _Import:
     def _planned(self, record: TaskRecord) -> Planned:
         """The record as it will be stored (moved to the target workspace) and its files."""
         target = self.workspace or record.workspace
+        if self.owner is not None:
+            record.owner = self.owner
         old_dir = f"{RESULTS}/{record.workspace}/{record.id}/"
         if target != record.workspace:
             record.id = remap_id(target, record.id)

@@ -28,7 +28,6 @@ from mjstudio.tasks.uploads import UploadRegistry, restore_data_urls
 log = logging.getLogger("mjstudio.tasks.creates")
 
 CREATE_WORKERS = 2
-_SENDABLE = (RecordState.QUEUED, RecordState.CREATING)
 FirstPoll = Callable[[TaskRequest, Connection], tuple[float, float]]  # (first poll in, expected)
 
 
@@ -42,6 +41,7 @@ class CreateLane:
         budgets: Budgets,
         first_poll: FirstPoll,
         on_sent: Callable[[float], None],
+        server: str = "",
         workers: int = CREATE_WORKERS,
     ) -> None:
         self.store = store
@@ -49,6 +49,7 @@ class CreateLane:
         self._budgets = budgets
         self._first_poll = first_poll  # when to check a task first, and how long it should take
         self._on_sent = on_sent  # told when the new task is due, so the tracker wakes for it
+        self._server = server  # whose lease a create is sent under
         self._uploads = UploadRegistry(store.data_dir)  # to restore a queued request's images
         self._sending: set[str] = set()  # records handed to the lane
         self._lock = threading.Lock()
@@ -109,7 +110,10 @@ class CreateLane:
         try:
             bucket = self._budgets.bucket(conn.workspace)
             if bucket.take(stop=self._stop) and self._mark_creating(record_id):
-                self._call_create(record_id, request, conn)
+                try:
+                    self._call_create(record_id, request, conn)
+                finally:
+                    self.store.release(record_id, self._server)
         except Exception:  # noqa: BLE001 - the lane must survive (the store may be failing)
             log.exception("sending %s failed", record_id)
         finally:
@@ -117,12 +121,11 @@ class CreateLane:
                 self._sending.discard(record_id)
 
     def _mark_creating(self, record_id: str) -> bool:
-        """Record that the create call starts now; False when the task was sent already."""
-        current = self.store.get(record_id)
-        if current is None or current.task_id or current.state not in _SENDABLE:
-            return False
-        self.store.update(record_id, state=RecordState.CREATING, error=None)
-        return True
+        """Claim the task and record that its create starts now; False when it is not to be sent.
+
+        A task sent already, or claimed by another server, is left alone: one create each.
+        """
+        return self.store.claim_create(record_id, self._server)
 
     def _call_create(self, record_id: str, request: TaskRequest, conn: Connection) -> None:
         try:

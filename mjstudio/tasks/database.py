@@ -1,9 +1,12 @@
-"""The store's database file: opening it, kept connections, the schema, plain errors.
+"""The store's database: opening it, kept connections, the schema, plain errors.
 
-:class:`Database` is what :class:`~mjstudio.tasks.store.TaskStore` stands on. Each thread keeps
-one connection (WAL, ``synchronous = NORMAL``, a busy timeout, ``casefold()`` registered once);
-an error of the folder (full, read-only, damaged, cannot open) drops that thread's connection,
-so the next call opens a new one and the store recovers by itself once the folder works again.
+:class:`Database` is what :class:`~mjstudio.tasks.store.TaskStore` stands on: one SQLAlchemy
+engine over the data folder's SQLite file or, with a URL, a PostgreSQL server (``backend``).
+With SQLite each thread keeps one connection (WAL, ``synchronous = NORMAL``, a busy timeout,
+``casefold()`` registered once); an error of the folder (full, read-only, damaged, cannot open)
+drops that thread's connection, so the next call opens a new one and the store recovers by
+itself once the folder works again. With PostgreSQL the engine's pool keeps the connections
+(each checked before use), shared by all threads.
 """
 
 from __future__ import annotations
@@ -12,16 +15,23 @@ import logging
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, Row, create_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError as SAOperationalError
+from sqlalchemy.pool import NullPool
+
+from mjstudio.tasks.backend import DIALECTS, POSTGRESQL, SQLITE, Dialect, engine_url, sql
 from mjstudio.tasks.connections import ThreadConnections
 from mjstudio.tasks.migrations import migrate
 from mjstudio.tasks.schema import has_search
 from mjstudio.tasks.search import casefold
 from mjstudio.tasks.sqlite import (
+    CANNOT_OPEN,
     READ_ONLY,
     StoreUnavailable,
     connect,
@@ -41,42 +51,66 @@ _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()
 
 
+POOL_SIZE = 8  # PostgreSQL connections a server keeps (more are opened for a burst)
+POOL_OVERFLOW = 24
+Args = dict[str, Any]
+
+
 def _drops_connection(exc: BaseException) -> bool:
     """True for an error after which a thread's connection is not to be trusted again."""
-    if isinstance(exc, StoreUnavailable | sqlite3.ProgrammingError):
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, StoreUnavailable | sqlite3.ProgrammingError):
         return True
-    return isinstance(exc, sqlite3.Error | OSError) and unavailable(exc) is not None
+    return isinstance(orig, sqlite3.Error | OSError) and unavailable(orig) is not None
 
 
 class Database:
-    """The SQLite file of a store: opened, repaired and upgraded at start, one connection a thread.
+    """A store's database: opened, repaired and upgraded at start.
 
-    Opening never fails because of the folder: a damaged database is set aside and a new one
-    started (see :attr:`recovered_from`); a full or read-only folder raises
-    :class:`StoreUnavailable` from the operations that need what it lacks.
+    ``path``: the SQLite file (its folder is the data folder, where results live too);
+    ``url``: a PostgreSQL server instead of the file (the data folder still holds the results).
+    Opening never fails because of the folder or the server: a damaged SQLite file is set aside
+    and a new one started (see :attr:`recovered_from`); a full or read-only folder, or a server
+    that cannot be reached, raises :class:`StoreUnavailable` from the operations that need it.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, url: str | None = None) -> None:
         self.path = Path(path)
         self.data_dir = self.path.parent
+        self.url = engine_url(url) if url else None
+        self.dialect: Dialect = DIALECTS[POSTGRESQL if url else SQLITE]
         self._connections = ThreadConnections()
         self._recovered_from: Path | None = None
         self._schema_ready = False
         self._schema_error: StoreUnavailable | None = None
         self._indexed_search = False
+        self._engine = self._make_engine()
+        self._readonly = None  # the SQLite file read as it is, made when first needed
         with _LIVE_LOCK:
             _LIVE.add(self)
         try:
             with plain_errors():
                 private_folder(self.data_dir)
-                private_database(self.path)
-                if is_damaged(self.path):
-                    _close_all_of(self.path)  # nobody may keep the file it is set aside as
-                    self._recovered_from = set_aside(self.path)
-                    private_database(self.path)
+                if self.dialect.is_sqlite:
+                    self._check_file()
             self._ensure_schema()
         except StoreUnavailable as exc:
             log.warning("the history is unavailable: %s", exc.reason)
+
+    def _make_engine(self) -> Any:
+        if self.url is None:  # each thread keeps the connection it opened: no pool between
+            return _sqlite_engine(weakref.WeakMethod(self._new_connection))
+        return create_engine(
+            self.url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+        )
+
+    def _check_file(self) -> None:
+        """Make the file private; set a damaged one aside and start a new one."""
+        private_database(self.path)
+        if is_damaged(self.path):
+            _close_all_of(self.path)  # nobody may keep the file it is set aside as
+            self._recovered_from = set_aside(self.path)
+            private_database(self.path)
 
     @property
     def recovered_from(self) -> Path | None:
@@ -93,8 +127,10 @@ class Database:
         )
 
     def close(self) -> None:
-        """Close every thread's connection (the store opens new ones if used again)."""
+        """Close every kept connection (the store opens new ones if used again)."""
         self._connections.close_all()
+        if self.url is not None:
+            self._engine.dispose()
 
     @property
     def open_connections(self) -> int:
@@ -119,42 +155,55 @@ class Database:
         return conn
 
     @contextmanager
-    def _connect(self, *, immutable: bool = False) -> Iterator[sqlite3.Connection]:
-        """This thread's kept connection (an immutable one is opened for the call only)."""
+    def _connect(self, *, immutable: bool = False) -> Iterator[Connection]:
+        """A connection for one operation, its work committed at the end (rolled back on error).
+
+        SQLite: this thread's kept connection, in autocommit (one statement commits itself) or
+        an immutable one opened for the call only. PostgreSQL: one from the engine's pool.
+        """
         with plain_errors():
             if immutable:
-                conn = self._new_connection(immutable=True)
-                try:
+                with self._readonly_engine().connect() as conn:
                     yield conn
-                finally:
-                    conn.close()
                 return
-            conn = self._connections.get(self._new_connection)
+            if self.url is not None:
+                with self._engine.connect() as conn:
+                    yield conn
+                    conn.commit()
+                return
+            conn = self._connections.get(self._engine.connect)
             try:
                 yield conn
+                conn.commit()
             except BaseException as exc:
+                with suppress(Exception):
+                    conn.rollback()
                 if _drops_connection(exc):  # the folder failed: the next call starts afresh
                     self._connections.drop()
                 raise
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection in a write transaction (the schema made first)."""
-        self._ensure_schema()
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:  # SQLite ends it itself on a full disk
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _readonly_engine(self) -> Any:
+        if self._readonly is None:
+            self._readonly = _sqlite_engine(weakref.WeakMethod(self._new_connection), True)
+        return self._readonly
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """The connection for one autocommit write statement (the schema made first)."""
+    def _transaction(self) -> Iterator[Connection]:
+        """A connection in a write transaction (the schema made first).
+
+        SQLite takes its write lock at the start (``BEGIN IMMEDIATE``), so a read-then-write
+        inside never meets another writer; PostgreSQL's rows are locked as they are read
+        (``FOR UPDATE``) where that matters.
+        """
+        self._ensure_schema()
+        with self._connect() as conn:
+            if self.dialect.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """The connection for one write statement (the schema made first)."""
         self._ensure_schema()
         with self._connect() as conn:
             yield conn
@@ -167,6 +216,8 @@ class Database:
             with self._connect() as conn:
                 migrate(conn)
                 self._indexed_search = has_search(conn)
+        except SAOperationalError as exc:  # a server that refused the upgrade (not the folder)
+            raise StoreUnavailable(CANNOT_OPEN) from exc
         except StoreUnavailable as exc:
             self._schema_error = exc
             raise
@@ -174,27 +225,39 @@ class Database:
 
     # ------------------------------------------------------------------ reads
 
-    def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    def _rows(self, statement: str, args: Args | None = None) -> list[Row]:
         """Run a query; in a read-only folder, read the file as it is."""
         with suppress(StoreUnavailable):
             self._ensure_schema()  # a folder that refused it at open may take it now
         try:
-            return self._query(sql, args)
+            return self._query(statement, args)
         except StoreUnavailable as exc:
-            if exc.reason != READ_ONLY:
+            if exc.reason != READ_ONLY or not self.dialect.is_sqlite:
                 raise
             try:
-                return self._query(sql, args, immutable=True)
-            except (StoreUnavailable, sqlite3.Error):
+                return self._query(statement, args, immutable=True)
+            except (StoreUnavailable, DBAPIError):
                 raise exc from None
-        except sqlite3.OperationalError:
+        except SAOperationalError:
             if self._schema_error is None:
                 raise
             raise self._schema_error from None  # no table yet: the folder refused to make it
 
-    def _query(self, sql: str, args: Iterable[Any], immutable: bool = False) -> list[sqlite3.Row]:
+    def _query(self, statement: str, args: Args | None, immutable: bool = False) -> list[Row]:
         with self._connect(immutable=immutable) as conn:
-            return conn.execute(sql, list(args)).fetchall()
+            return conn.execute(sql(statement), args or {}).fetchall()
+
+
+def _sqlite_engine(opener: weakref.WeakMethod, immutable: bool = False) -> Any:
+    """An engine over a store's own connections (held weakly: a dropped store closes them)."""
+
+    def creator() -> sqlite3.Connection:
+        new_connection = opener()
+        if new_connection is None:
+            raise StoreUnavailable(CANNOT_OPEN)  # the store is gone
+        return new_connection(immutable=immutable)
+
+    return create_engine("sqlite://", creator=creator, poolclass=NullPool)
 
 
 def _close_all_of(path: Path) -> None:

@@ -1,9 +1,15 @@
-"""Schema versions of the task store as ordered steps, run at open in one transaction.
+"""Schema versions of the task store, run at open: Alembic revisions over both engines.
 
-``PRAGMA user_version`` says which step a file has reached. Each step brings a file of the
-version before it to its own version and may be run again on a file that has it already (a
-file stamped with a version but missing some of its objects gets them). A file from a newer
-release (a higher version) is used as it is: never downgraded, never rewritten.
+``mjstudio/tasks/revisions`` holds the Alembic revisions. The first (``0004``) brings a database
+to release 4: on SQLite by the earlier schema steps below, run from the version stamped in the
+file (``PRAGMA user_version``), so a data folder of any earlier release upgrades in place; on
+PostgreSQL by creating the same table. Each later revision adds what its release needs.
+
+An upgrade runs in one transaction (SQLite's write lock, or PostgreSQL's advisory lock, held
+throughout), so servers starting together upgrade once and a failure leaves the database as it
+was. Checking costs two small reads: Alembic itself is imported only when there is work to do. A
+database of a newer release (a revision this one does not know, or a higher user_version) is used
+as it is: never downgraded, never rewritten.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from contextlib import suppress
+from pathlib import Path
+from typing import Any
 
 from mjstudio.tasks.schema import (
     COLUMN_TYPES,
@@ -21,6 +29,8 @@ from mjstudio.tasks.schema import (
     FTS_TRIGGERS,
     INDEXES,
     SCHEMA_VERSION,
+    TEAM_COLUMNS,
+    TEAM_INDEXES,
     fts_supported,
 )
 
@@ -107,46 +117,96 @@ STEPS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
     (3, to_3),
     (4, to_4),
 )
+LEGACY_VERSION = 4  # the last version made by the steps above
+REVISIONS = Path(__file__).resolve().parent / "revisions"
+KNOWN = ("0004", "0005")  # this release's Alembic revisions, oldest first
+HEAD = KNOWN[-1]
+_LOCK_KEY = 0x6D6A7374  # PostgreSQL advisory lock of an upgrade ("mjst")
 
 
-def is_current(conn: sqlite3.Connection) -> bool:
-    """True when there is nothing to write: the file has this version's objects, or is newer."""
-    version = user_version(conn)
-    if version > SCHEMA_VERSION:
-        return True
+def _legacy_current(conn: sqlite3.Connection) -> bool:
+    """True when the file has release 4's objects (the steps have nothing to do)."""
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     wanted = set(INDEXES) | ({FTS_TABLE, *FTS_TRIGGERS} if fts_supported() else set())
-    return version == SCHEMA_VERSION and wanted <= names and set(COLUMN_TYPES) <= _columns(conn)
+    return wanted <= names and set(COLUMN_TYPES) <= _columns(conn)
 
 
-def migrate(conn: sqlite3.Connection) -> bool:
-    """Bring the file up to :data:`SCHEMA_VERSION` in one transaction; False if nothing to do."""
-    if is_current(conn):
+def run_legacy_steps(conn: sqlite3.Connection) -> None:
+    """Bring an SQLite file to release 4 by the steps it still needs (revision 0004's work)."""
+    version = user_version(conn)
+    if version >= LEGACY_VERSION and _legacy_current(conn):
+        return
+    start = version if version < LEGACY_VERSION else 0  # stamped but incomplete: every step
+    for number, step in STEPS:
+        if number > start:
+            step(conn)
+    conn.execute(f"PRAGMA user_version = {max(version, LEGACY_VERSION)}")
+    if version:
+        log.info("the history database was upgraded from version %d", version)
+
+
+def _revision(conn: Any) -> str | None:
+    """The Alembic revision stamped in the database (None: none yet)."""
+    if conn.dialect.name == "sqlite":
+        probe = "SELECT name FROM sqlite_master WHERE name = 'alembic_version'"
+    else:
+        probe = "SELECT to_regclass('alembic_version')"
+    if conn.exec_driver_sql(probe).scalar() is None:
+        return None
+    return conn.exec_driver_sql("SELECT max(version_num) FROM alembic_version").scalar()
+
+
+def is_current(conn: Any) -> bool:
+    """True when there is nothing to write: this release's schema is there, or a newer one."""
+    revision = _revision(conn)
+    if revision is not None and revision not in KNOWN:
+        return True  # a newer release's revision
+    if conn.dialect.name != "sqlite":
+        return revision == HEAD
+    raw = conn.connection.driver_connection
+    if user_version(raw) > SCHEMA_VERSION:
+        return True
+    if revision != HEAD or user_version(raw) != SCHEMA_VERSION or not _legacy_current(raw):
         return False
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("BEGIN IMMEDIATE")
+    names = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+    return set(TEAM_INDEXES) <= names and set(TEAM_COLUMNS) <= _columns(raw)
+
+
+def migrate(conn: Any) -> bool:
+    """Bring the database up to this release in one transaction; False if nothing to do.
+
+    ``conn``: an SQLAlchemy connection (SQLite in driver autocommit, or PostgreSQL).
+    """
+    if is_current(conn):
+        conn.commit()
+        return False
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
     try:
-        ran = _run_steps(conn)
-        conn.execute("COMMIT")
+        ran = _upgrade(conn)
+        conn.commit()
     except BaseException:
-        if conn.in_transaction:  # SQLite ends it itself on a full disk
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
+        with suppress(Exception):  # SQLite ends the transaction itself on a full disk
+            conn.rollback()
         raise
     return ran
 
 
-def _run_steps(conn: sqlite3.Connection) -> bool:
-    """Run the steps the file still needs (checked again under the write lock)."""
-    # another process may have just done them; a file stamped current but incomplete runs all
-    if is_current(conn):
+def _upgrade(conn: Any) -> bool:
+    """Run the revisions the database still needs (checked again under the lock)."""
+    if is_current(conn):  # another server or process has just done it
         return False
-    version = user_version(conn)
-    start = version if version < SCHEMA_VERSION else 0
-    for number, step in STEPS:
-        if number > start:
-            step(conn)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    if version:
-        log.info("the history database was upgraded from version %d to %d", version, SCHEMA_VERSION)
+    if _revision(conn) == HEAD:  # stamped current but incomplete: run every revision again
+        conn.exec_driver_sql("DELETE FROM alembic_version")
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(REVISIONS))
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
     return True

@@ -4,14 +4,19 @@ The provider allows so many requests in any window (the seed: 10,000 a minute) a
 past it. The bucket spends a little less than that (``SAFETY``), with a small burst, so that no
 window, however it is placed, sees more than the budget. Creates and status calls share one
 bucket per account; a create takes priority: while one waits, status calls wait behind it.
+Several servers on one store share one bucket per account, kept in the store
+(:class:`SharedTokenBucket`); a server whose store fails meanwhile spends from its own.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger("mjstudio.tasks.ratelimit")
 
 SAFETY = 0.95  # spend at most this share of the budget: late arrivals and clock drift stay under
 BURST = 0.01  # the bucket holds at most this share of the budget (at least one request)
@@ -90,12 +95,51 @@ class TokenBucket:
                 self._priority -= 1
 
 
-class Budgets:
-    """One bucket per provider account (workspace), all with the same budget."""
+# (account, rate, burst, tokens needed) -> 0.0 when a token was taken, else seconds to wait
+SharedTake = Callable[[str, float, float, float], float]
 
-    def __init__(self, budget: Budget, clock: Callable[[], float] = time.monotonic) -> None:
+
+class SharedTokenBucket(TokenBucket):
+    """An account's bucket kept in the store, so that every server sharing it counts.
+
+    Each token is taken by one statement (``TaskStore.take_token``); the local bucket is used
+    only while the store cannot be reached, so a server never stops for want of it.
+    """
+
+    def __init__(self, budget: Budget, account: str, take: SharedTake) -> None:
+        super().__init__(budget)
+        self._account = account
+        self._take = take
+
+    def try_take(self, *, priority: bool = False) -> float:
+        with self._lock:
+            need = 1.0 + (0 if priority else self._priority)
+        try:
+            wait = self._take(self._account, self.budget.rate, self.budget.burst, need)
+        except Exception as exc:  # noqa: BLE001 - the store failed: spend from the local bucket
+            log.warning("shared request budget unavailable, counting locally: %s", exc)
+            return super().try_take(priority=priority)
+        if wait == 0.0:
+            with self._lock:
+                self.taken += 1
+        return wait
+
+
+class Budgets:
+    """One bucket per provider account (workspace), all with the same budget.
+
+    ``shared``: the store's token taking, to share each account's bucket between servers.
+    """
+
+    def __init__(
+        self,
+        budget: Budget,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedTake | None = None,
+    ) -> None:
         self.budget = budget
         self._clock = clock
+        self._shared = shared
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
@@ -104,5 +148,10 @@ class Budgets:
         with self._lock:
             found = self._buckets.get(account)
             if found is None:
-                found = self._buckets[account] = TokenBucket(self.budget, self._clock)
+                found = self._buckets[account] = self._make(account)
             return found
+
+    def _make(self, account: str) -> TokenBucket:
+        if self._shared is None:
+            return TokenBucket(self.budget, self._clock)
+        return SharedTokenBucket(self.budget, account, self._shared)

@@ -95,6 +95,8 @@ class TaskRecord:
     cell: dict[str, Any] | None = None  # its place on the batch's board (see tasks.batches)
     favourite: bool = False  # the task starred
     favourite_images: list[int] = field(default_factory=list)  # image indexes (0-3) starred
+    owner: str = ""  # the signed-in designer who made it ("" when the studio has no sign-in)
+    shared: bool = False  # shown to the whole team in the Team view
 
     def __post_init__(self) -> None:
         self.state = RecordState(self.state)

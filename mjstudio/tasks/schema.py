@@ -11,6 +11,8 @@ import sqlite3
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sqlalchemy import text
+
 from mjstudio.tasks.record import (
     FINAL_STATES,
     UNSENT_STATES,
@@ -19,7 +21,7 @@ from mjstudio.tasks.record import (
     sql_list,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # PRAGMA user_version of an SQLite file; Alembic's revision says the rest
 
 JSON_COLUMNS = {
     "request": dict,
@@ -30,7 +32,7 @@ JSON_COLUMNS = {
     "favourite_images": list,
 }
 NULLABLE_JSON = frozenset({"cell"})  # NULL, not an empty object, when the field is None
-BOOL_COLUMNS = ("downloaded", "download_gave_up", "favourite")
+BOOL_COLUMNS = ("downloaded", "download_gave_up", "favourite", "shared")
 COLUMN_TYPES = {
     "id": "TEXT NOT NULL UNIQUE",
     "workspace": "TEXT NOT NULL",
@@ -66,6 +68,14 @@ COLUMN_TYPES = {
     "favourite": "INTEGER NOT NULL DEFAULT 0",
     "favourite_images": "TEXT NOT NULL DEFAULT '[]'",
 }
+# release 5 (Alembic revision 0005): who made a task, whether the team sees it, and the lease of
+# the server working on it (several servers share one history)
+TEAM_COLUMNS = {
+    "owner": "TEXT NOT NULL DEFAULT ''",
+    "shared": "INTEGER NOT NULL DEFAULT 0",
+    "lease_owner": "TEXT",
+    "lease_until": "REAL",
+}
 FIELD_NAMES = tuple(f.name for f in fields(TaskRecord))
 
 # ---------------------------------------------------------------------- shared SQL fragments
@@ -82,6 +92,7 @@ COSTED_SQL = f"state = '{RecordState.SUCCESS.value}' AND cost_s IS NOT NULL"
 UPLOADS_SQL = "request LIKE '%/api/uploads/%' OR request LIKE '%\"upload:%'"
 # starred: the task or one of its images (an empty list is always stored as '[]')
 STARRED_SQL = "(favourite = 1 OR favourite_images <> '[]')"
+SHARED_SQL = "shared = 1"
 
 _INDEX = "CREATE INDEX IF NOT EXISTS"
 INDEXES = {  # name -> its statement
@@ -101,16 +112,52 @@ INDEXES = {  # name -> its statement
     " WHERE batch_id IS NOT NULL",
     "tasks_starred": f"{_INDEX} tasks_starred ON tasks (workspace, created_at) WHERE {STARRED_SQL}",
 }
+TEAM_INDEXES = {  # release 5: a designer's own history, the Team view, a server's leases
+    # owner first: a query of the whole workspace keeps its own index (never this one)
+    "tasks_owner": f"{_INDEX} tasks_owner ON tasks (owner, workspace, created_at)",
+    "tasks_shared": f"{_INDEX} tasks_shared ON tasks (workspace, created_at) WHERE {SHARED_SQL}",
+    "tasks_leased": f"{_INDEX} tasks_leased ON tasks (lease_owner) WHERE lease_owner IS NOT NULL",
+}
+RATE_TABLE = (  # the provider's request budget, shared by every server of one database
+    "CREATE TABLE IF NOT EXISTS rate_buckets"
+    " (name TEXT PRIMARY KEY, tokens REAL NOT NULL, stamp REAL NOT NULL)"
+)
+PG_TRGM_INDEX = (
+    "CREATE INDEX IF NOT EXISTS tasks_prompt_trgm ON tasks USING gin (prompt gin_trgm_ops)"
+)
+
+
+def postgres_ddl(statement: str) -> str:
+    """An SQLite statement of the schema as PostgreSQL reads it (8-byte floats, a serial key)."""
+    statement = statement.replace("seq INTEGER PRIMARY KEY", "seq BIGSERIAL PRIMARY KEY")
+    statement = statement.replace(" REAL", " DOUBLE PRECISION")
+    return statement.replace(f"({POLL_AT_SQL})", f"(({POLL_AT_SQL}))")  # an expression key
+
 
 # ---------------------------------------------------------------------- batches
 
 _FAILED = sql_list((RecordState.FAILED, RecordState.REJECTED))
-BATCHES_SQL = (  # a workspace's batches, latest first, through tasks_batch
-    "SELECT batch_id, max(batch_label), count(*), min(created_at), max(created_at),"
-    f" sum(state = '{RecordState.SUCCESS.value}'), sum(state IN {_FAILED}),"
-    f" sum({STARRED_SQL}) FROM tasks WHERE workspace = ? AND batch_id IS NOT NULL"
-    " GROUP BY batch_id ORDER BY max(created_at) DESC, batch_id LIMIT ?"
-)
+_SUCCEEDED = f"state = '{RecordState.SUCCESS.value}'"
+
+
+def _tally(condition: str) -> str:
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+def batches_sql(owner: bool = False, team: bool = False) -> str:
+    """A workspace's batches, latest first, through tasks_batch (one owner's; or shared ones)."""
+    where = "workspace = :workspace AND batch_id IS NOT NULL"
+    where += " AND owner = :owner" if owner else ""
+    where += f" AND {SHARED_SQL}" if team else ""
+    tallies = ", ".join(map(_tally, (_SUCCEEDED, f"state IN {_FAILED}", STARRED_SQL)))
+    return (
+        "SELECT batch_id, max(batch_label), count(*), min(created_at), max(created_at),"
+        f" {tallies} FROM tasks WHERE {where}"
+        " GROUP BY batch_id ORDER BY max(created_at) DESC, batch_id LIMIT :limit"
+    )
+
+
+BATCHES_SQL = batches_sql()
 
 
 @dataclass(frozen=True)
@@ -176,9 +223,16 @@ def fts_supported() -> bool:
 _FTS_SUPPORTED: bool | None = None
 
 
-def has_search(conn: sqlite3.Connection) -> bool:
-    """True when the file has the full-text table of prompts (and this SQLite can read it)."""
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()
+def has_search(conn: Any) -> bool:
+    """True when the database has its prompt search index (and, for SQLite, can read it).
+
+    ``conn``: an SQLAlchemy connection.
+    """
+    if conn.dialect.name != "sqlite":
+        found = conn.exec_driver_sql("SELECT to_regclass('tasks_prompt_trgm')").scalar()
+        return found is not None
+    name = {"name": FTS_TABLE}
+    row = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = :name"), name).first()
     return row is not None and fts_supported()
 
 
@@ -198,9 +252,13 @@ def to_db(name: str, value: Any) -> Any:
     return value
 
 
-def from_row(row: sqlite3.Row) -> TaskRecord:
-    """The record of a row (a column the file lacks keeps the field's default)."""
-    values = dict(zip(row.keys(), row, strict=True))
+def from_row(row: Any) -> TaskRecord:
+    """The record of a row (a column the file lacks keeps the field's default).
+
+    ``row``: an SQLAlchemy row, or anything with ``keys()`` and its values in that order.
+    """
+    mapping = getattr(row, "_mapping", None)
+    values = dict(mapping) if mapping is not None else dict(zip(row.keys(), row, strict=True))
     for name, kind in JSON_COLUMNS.items():
         if name in values:
             text = values[name]
@@ -210,7 +268,7 @@ def from_row(row: sqlite3.Row) -> TaskRecord:
     for name in BOOL_COLUMNS:
         if name in values:
             values[name] = bool(values[name])
-    if values.keys() - _FIELD_SET:  # seq, and the columns of a newer release
+    if values.keys() - _FIELD_SET:  # seq, leases, and the columns of a newer release
         values = {name: value for name, value in values.items() if name in _FIELD_SET}
     return TaskRecord(**values)  # its state made a RecordState by the record itself
 

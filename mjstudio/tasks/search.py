@@ -5,7 +5,8 @@ more it goes through the FTS5 trigram index (``tasks_fts``): the query is quoted
 so whatever it holds (quotes, ``AND``, ``*``, ``:``, parentheses) is text to find, never FTS
 syntax. Shorter queries, files without the index and queries whose Unicode case folding SQLite
 does not share (``ß``, a final sigma) fall back to a case-folded substring scan of the
-workspace, with the same meaning.
+workspace, with the same meaning. On PostgreSQL the same query is a case-insensitive
+``ILIKE '%text%'``, answered by a ``pg_trgm`` trigram index (the same substring meaning).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mjstudio.tasks.schema import FTS_MIN_CHARS, FTS_TABLE, STARRED_SQL
+from mjstudio.tasks.backend import DIALECTS, SQLITE, Dialect
+from mjstudio.tasks.schema import FTS_MIN_CHARS, FTS_TABLE, SHARED_SQL, STARRED_SQL
 
-SCAN_SQL = "instr(casefold(prompt), ?) > 0"
-MATCH_SQL = f"seq IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+SCAN_SQL = "instr(casefold(prompt), :query) > 0"
+MATCH_SQL = f"seq IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :query)"
+LIKE_SQL = "prompt ILIKE :query ESCAPE '!'"  # PostgreSQL: the trigram index answers it
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Where:
     """A ``WHERE`` clause, its arguments, and whether the full-text index narrows it."""
 
     sql: str
-    args: list[Any]
+    args: dict[str, Any]
     indexed_search: bool = False
 
 
@@ -44,9 +47,17 @@ def uses_index(text: str) -> bool:
     return len(text) >= FTS_MIN_CHARS and text.casefold() == text.lower()
 
 
-def prompt_clause(query: str, indexed: bool) -> tuple[str, Any, bool]:
+def like_pattern(text: str) -> str:
+    """``%text%`` for ILIKE, its own ``%``, ``_`` and ``!`` taken literally."""
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"
+
+
+def prompt_clause(query: str, indexed: bool, dialect: Dialect) -> tuple[str, Any, bool]:
     """(clause, argument, full-text or not) finding the prompts that contain ``query``."""
     text = query.strip()
+    if not dialect.is_sqlite:
+        return LIKE_SQL, like_pattern(text), indexed and len(text) >= FTS_MIN_CHARS
     if indexed and uses_index(text):
         return MATCH_SQL, phrase(text), True
     return SCAN_SQL, text.casefold(), False
@@ -64,30 +75,38 @@ def filters(
     *,
     favourites: bool = False,
     batch: str | None = None,
+    owner: str | None = None,
+    team: bool = False,
+    dialect: Dialect = DIALECTS[SQLITE],
 ) -> Where:
     """The clause of :meth:`TaskStore.list` and :meth:`TaskStore.count`; empty filter = all.
 
     ``indexed``: the file has the full-text index. ``counting``: a count visits every match,
     so a full-text one starts from the index's matches rather than from the workspace's rows.
     ``favourites``: only starred tasks (the task or an image). ``batch``: one batch's tasks.
+    ``owner``: one designer's tasks (None: everyone's); ``team``: only tasks shared with the team.
     """
-    clauses, args, found = ["workspace = ?"], [workspace], False
+    clauses, args, found = ["workspace = :workspace"], {"workspace": workspace}, False
     if query and query.strip():
-        clause, arg, found = prompt_clause(query, indexed)
+        clause, args["query"], found = prompt_clause(query, indexed, dialect)
         clauses.append(clause)
-        args.append(arg)
         if found and counting:
-            clauses[0] = "+workspace = ?"  # unary plus: not the workspace index, the matches
+            clauses[0] = dialect.count_hint  # not the workspace index: the search's matches
     for column, allowed in (("mode", modes), ("state", states)):
         chosen = [str(value) for value in allowed or []]
         if chosen:
-            clauses.append(f"{column} IN ({', '.join('?' * len(chosen))})")
-            args.extend(chosen)
-    given = {"batch_id = ?": batch, "created_at >= ?": since, "created_at < ?": until}
-    for clause, value in given.items():
+            names = [f"{column}_{n}" for n in range(len(chosen))]
+            clauses.append(f"{column} IN ({', '.join(':' + name for name in names)})")
+            args.update(zip(names, chosen, strict=True))
+    given = {"batch_id": batch, "since": since, "until": until, "owner": owner}
+    tests = {"batch_id": "batch_id = :batch_id", "since": "created_at >= :since"}
+    tests |= {"until": "created_at < :until", "owner": "owner = :owner"}
+    for name, value in given.items():
         if value is not None:
-            clauses.append(clause)
-            args.append(value)
+            clauses.append(tests[name])
+            args[name] = value
     if favourites:
         clauses.append(STARRED_SQL)  # word for word the partial index's condition
+    if team:
+        clauses.append(SHARED_SQL)
     return Where(" AND ".join(clauses), args, found)

@@ -30,7 +30,7 @@ from mjstudio.tasks import recovery
 from mjstudio.tasks.polling import cost_s
 from mjstudio.tasks.ratelimit import Budget
 from mjstudio.tasks.record import RecordState, TaskRecord
-from mjstudio.tasks.sqlite import FILE_MODE, plain_errors
+from mjstudio.tasks.sqlite import FILE_MODE, StoreUnavailable, plain_errors
 from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.tracker import Tracker
 from mjstudio.tasks.uploads import (
@@ -52,7 +52,7 @@ class Studio:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = settings.folder
-        self.store = TaskStore.open(self.data_dir)
+        self.store = TaskStore.open(self.data_dir, settings.database_url)
         self.uploads = UploadRegistry(self.data_dir)
         self.tracker = Tracker(
             self.store,
@@ -78,6 +78,25 @@ class Studio:
                 studio.connect(conn)
             studio.tracker.start()
             return studio
+
+    def health(self) -> dict[str, Any]:
+        """What the health route reports: the tracker, the database, this server's leases (the
+        tasks it works on now) and when the provider last answered well (None: not yet)."""
+        database: dict[str, Any] = {"engine": self.store.dialect.name, "ok": True}
+        leases = None
+        try:
+            leases = self.tracker.leases
+        except StoreUnavailable as exc:
+            database |= {"ok": False, "error": exc.reason}
+        last = self.tracker.last_provider_ok
+        return {
+            "tracker": self.tracker.running,
+            "server": self.tracker.server,
+            "database": database,
+            "leases": leases,
+            "last_provider_ok": last,
+            "last_provider_ok_s_ago": None if last is None else round(time.time() - last, 1),
+        }
 
     @classmethod
     def forget(cls, data_dir: Path) -> None:
@@ -124,6 +143,7 @@ class Studio:
         parent_index: int | None = None,
         submission: str | None = None,
         batch: dict[str, Any] | None = None,
+        owner: str = "",
     ) -> TaskRecord:
         """Store a task as queued, then send it in the background; returns the stored record.
 
@@ -131,7 +151,8 @@ class Studio:
         workspace, however often it comes: a repeat returns the first record and sends nothing.
         The stored request keeps no image bytes (``data:`` URLs become ``upload:`` references);
         the provider gets the request as built. StoreUnavailable when the folder refuses it.
-        ``batch``: a matrix or sweep task's fields (``BatchPlan.record_fields``).
+        ``batch``: a matrix or sweep task's fields (``BatchPlan.record_fields``). ``owner``: the
+        signed-in designer it is filed under ("" without sign-in).
         """
         self.connect(conn)
         if submission is not None:
@@ -146,6 +167,7 @@ class Studio:
             parent_id=parent.id if parent else None,
             parent_index=parent_index,
             submission=submission,
+            owner=owner,
             **_batch_fields(batch),
         )
         request = self.request_for(conn, task_input, record.id)

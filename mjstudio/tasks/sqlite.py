@@ -1,8 +1,8 @@
 """SQLite plumbing of the task store: connections, plain errors, private files, damage repair.
 
-A full, read-only or damaged data folder surfaces as one :class:`StoreUnavailable` whose
-message names no server path; the store drops the connection that met it, so it works again
-as soon as the folder does.
+A full, read-only or damaged data folder, or a PostgreSQL server that cannot be reached or is
+out of space, surfaces as one :class:`StoreUnavailable` whose message names no server path; the
+store drops the connection that met it, so it works again as soon as the folder does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
+from sqlalchemy.exc import DBAPIError
+
 log = logging.getLogger("mjstudio.tasks.sqlite")
 
 BUSY_TIMEOUT_MS = 15_000
@@ -30,6 +32,7 @@ READ_ONLY = "read-only"
 DISK_ERROR = "disk-error"
 CANNOT_OPEN = "cannot-open"
 DAMAGED = "damaged"
+UNREACHABLE = "unreachable"
 MESSAGES = {
     FULL: "The data folder is full: free some space; the studio resumes by itself.",
     READ_ONLY: (
@@ -46,6 +49,10 @@ MESSAGES = {
     ),
     DAMAGED: (
         "The history database is damaged: restart the studio to set it aside and start a new one."
+    ),
+    UNREACHABLE: (
+        "The history database server cannot be reached: check that it is running;"
+        " the studio tries again by itself."
     ),
 }
 # SQLite's primary result codes (the low byte of an extended code) of each kind
@@ -68,9 +75,30 @@ class StoreUnavailable(Exception):
         return str(self)
 
 
+# PostgreSQL's SQLSTATE codes (psycopg's ``sqlstate``) of each kind; class 08: the connection
+_PG_KINDS = {"53100": FULL, "53300": UNREACHABLE, "25006": READ_ONLY, "57P01": UNREACHABLE}
+_PG_KINDS |= {"57P03": UNREACHABLE, "3D000": CANNOT_OPEN}
+
+
+def _postgres_kind(exc: BaseException) -> str | None:
+    """The kind of a psycopg error (no import of psycopg: a SQLite studio never loads it)."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    state = getattr(exc, "sqlstate", None) or ""
+    if state in _PG_KINDS:
+        return _PG_KINDS[state]
+    if state.startswith("08") or (not state and type(exc).__name__ == "OperationalError"):
+        return UNREACHABLE
+    return None
+
+
 def unavailable(exc: BaseException) -> StoreUnavailable | None:
-    """The StoreUnavailable a SQLite or file error stands for, or None for any other error."""
-    kind = None
+    """The StoreUnavailable a database or file error stands for, or None for any other error.
+
+    SQLAlchemy's wrapped errors are read through the driver's error they carry.
+    """
+    exc = getattr(exc, "orig", None) or exc
+    kind = _postgres_kind(exc)
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
         kind = _SQLITE_KINDS.get(code & 0xFF) if isinstance(code, int) else None
@@ -81,10 +109,13 @@ def unavailable(exc: BaseException) -> StoreUnavailable | None:
 
 @contextmanager
 def plain_errors() -> Iterator[None]:
-    """Turn disk-full, read-only, I/O and damage errors inside the block into StoreUnavailable."""
+    """Turn disk-full, read-only, I/O and damage errors inside the block into StoreUnavailable.
+
+    (And a database server that cannot be reached or is out of space.)
+    """
     try:
         yield
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, DBAPIError) as exc:
         mapped = unavailable(exc)
         if mapped is None:
             raise

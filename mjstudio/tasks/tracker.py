@@ -1,10 +1,12 @@
-"""One background worker per data folder: sends queued tasks, polls due ones, downloads results.
+"""One background worker per server: sends queued tasks, polls due ones, downloads results.
 
 Every task lives in the store first; the tracker only moves it forward. Closing a browser tab
 does not stop it, several tabs don't multiply requests, and a restart resumes every task: a
 task still queued is sent then, one caught while being sent is marked unknown (never resent).
-Only the process holding the data folder's lock (``leader``) tracks; another one on the same
-folder serves pages and changes nothing.
+Any number of servers may track one store: each claims the tasks it works on (``leases``), so
+every create is sent once, every due task is polled by one server and every result downloaded
+once; a server that dies leaves its tasks to the others within a lease period, and the
+provider's budget is one bucket in the store that they all take from.
 
 Three lanes, none waiting for another: creates (``creates``), status calls (``statuses``: one
 event loop, paced by the provider's budget, oldest due first) and downloads (a bounded pool of
@@ -31,8 +33,8 @@ from mjstudio.config import Connection
 from mjstudio.tasks import downloads, polling
 from mjstudio.tasks.clients import ClientPool
 from mjstudio.tasks.creates import CREATE_WORKERS, CreateLane
-from mjstudio.tasks.leader import FolderLock
 from mjstudio.tasks.learned import Learned
+from mjstudio.tasks.leases import LEASE_S, server_id
 from mjstudio.tasks.ratelimit import Budget, Budgets
 from mjstudio.tasks.record import RecordState, TaskRecord
 from mjstudio.tasks.schedule import next_poll_in
@@ -73,11 +75,15 @@ class Tracker:
         self._retry = download_retry or downloads.RetryPolicy.default()
         self._conns: dict[str, Connection] = {}  # workspace -> the connection that polls it
         self._clients = ClientPool()  # creates and downloads
-        self.budgets = Budgets(budget or Budget())
+        self.server = server_id()  # the owner of this tracker's leases
+        self.budgets = Budgets(budget or Budget(), shared=store.take_token)
         self.learned = Learned(store)
         self._statuses = StatusPoller(self.budgets, concurrency)
-        self._lane = CreateLane(store, self._clients, self.budgets, self._first_poll, self._due_at)
-        self._folder_lock = FolderLock(store.data_dir)
+        self._lane = CreateLane(
+            store, self._clients, self.budgets, self._first_poll, self._due_at, self.server
+        )
+        self._renew_at = 0.0  # when to extend the leases of the work under way next
+        self.last_provider_ok: float | None = None  # when the provider last answered well
         self._lock = threading.Lock()
         self._busy: set[str] = set()  # records being polled or downloaded
         self._parked: dict[str, set[str]] = {}  # workspace -> downloads waiting for its key
@@ -87,25 +93,15 @@ class Tracker:
         self._earliest = math.inf  # the earliest next poll set while the loop was not asleep
         self._rescan_at = 0.0  # when to look for queued tasks next (0: at once)
         self._closed = False
-        self._said_not_leader = False
         self._downloads = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mj-download")
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Start tracking (idempotent) unless another tracker follows this data folder.
-
-        The tracker that gets the folder's lock first marks the tasks a crash left being sent
-        as unknown; one that does not get it returns at once and changes nothing.
-        """
+        """Start tracking (idempotent); tasks a dead server left being sent are marked unknown."""
         with self._lock:
             if self._closed or (self._thread and self._thread.is_alive()):
-                return
-            if not self._folder_lock.acquire():
-                if not self._said_not_leader:  # start() is called often: say it once
-                    self._said_not_leader = True
-                    log.warning("another process tracks %s: pages only", self.store.data_dir)
                 return
             try:
                 self._settle_unsent()
@@ -119,7 +115,7 @@ class Tracker:
             self._unpark(workspace)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the worker, close the clients and release the data folder's lock."""
+        """Stop the worker and close the clients (leases of work under way run out)."""
         self._closed = True
         self._stop.set()
         self._wake.set()
@@ -129,7 +125,6 @@ class Tracker:
         self._statuses.stop(timeout)
         self._downloads.shutdown(wait=False, cancel_futures=True)
         self._clients.close()
-        self._folder_lock.release()
 
     @property
     def concurrency(self) -> int:
@@ -142,9 +137,9 @@ class Tracker:
         return bool(self._thread and self._thread.is_alive())
 
     @property
-    def is_leader(self) -> bool:
-        """True while this tracker holds the data folder's lock (it, and only it, tracks)."""
-        return self._folder_lock.held
+    def leases(self) -> int:
+        """How many tasks this tracker holds a lease on (works on) now."""
+        return self.store.lease_count(self.server)
 
     def wake(self) -> None:
         """Look at the due tasks now (a callback arrived, a task is asked about again...)."""
@@ -170,7 +165,7 @@ class Tracker:
                 return
             self._conns[conn.workspace] = conn
             self._rescan_at = 0.0
-        if self.is_leader:
+        if self.running:
             self._unpark(conn.workspace)
         self._wake.set()
 
@@ -198,10 +193,13 @@ class Tracker:
         return self._conns.get(workspace)
 
     def _settle_unsent(self) -> None:
-        """A task left 'creating' by a crash may have reached the provider: mark it unknown."""
-        for record in self.store.active():
-            if record.state is RecordState.CREATING and not self._lane.is_sending(record.id):
-                self.store.update(record.id, state=RecordState.UNKNOWN, error=STOPPED_WHILE_SENDING)
+        """A task left 'creating' by a dead server may have reached the provider: unknown."""
+        for record in self.store.orphaned_creates():
+            if not self._lane.is_sending(record.id):
+                self.store.update(
+                    record.id, state=RecordState.UNKNOWN, error=STOPPED_WHILE_SENDING,
+                    lease_owner=None, lease_until=None,
+                )  # fmt: skip
 
     def _wait_for_key(self, record: TaskRecord) -> None:
         """Park a task whose workspace has no connection, saying what would resume it."""
@@ -216,17 +214,19 @@ class Tracker:
     def send(self, record: TaskRecord, request: TaskRequest, conn: Connection) -> None:
         """Send a stored queued record's request through ``conn`` in the create lane, once.
 
-        A tracker that does not track this folder leaves the record queued: the one that
-        tracks sends it when it knows the workspace's key.
+        A stopped tracker leaves the record queued: another server (or this one, restarted)
+        sends it.
         """
-        if self._closed or not self._folder_lock.acquire():
-            if record.state is RecordState.CREATING:  # stored as being sent: it was not
-                self._update(record.id, state=RecordState.QUEUED)
+        if self._closed:
             return
         self._lane.hand(record.id, request, conn)
 
     def _first_poll(self, request: TaskRequest, conn: Connection) -> tuple[float, float]:
-        """Seconds from a create to the task's first poll, and how long it should take."""
+        """Seconds from a create to the task's first poll, and how long it should take.
+
+        Asked once the provider has answered a create with its task id.
+        """
+        self.last_provider_ok = time.time()
         plan = conn.schedule(request.input.speed)
         expected = self.learned.expected(request.input.mode, request.input.speed)
         if request.request_type == "callback":
@@ -261,9 +261,20 @@ class Tracker:
             if rescan:
                 self._rescan_at = time.monotonic() + RESCAN_S
         if rescan:
+            self._settle_unsent()
             self._lane.send_queued(self.store.active(), self._conns.get)
+        self._renew_leases()
         self._dispatch_due()
         return self._pause()
+
+    def _renew_leases(self) -> None:
+        """Extend the leases of the work under way, a third of a lease period at a time."""
+        if time.monotonic() < self._renew_at:
+            return
+        self._renew_at = time.monotonic() + LEASE_S / 3
+        with self._lock:
+            busy = list(self._busy)
+        self.store.renew(self.server, busy)
 
     def _pause(self) -> float:
         """Seconds until the earliest task not under way is due (at most ``recheck_s``)."""
@@ -280,8 +291,8 @@ class Tracker:
             return max(0.0, self._wake_at - now)
 
     def _dispatch_due(self) -> None:
-        """Hand every due task not under way to its lane, oldest due first."""
-        for record in self.store.due():
+        """Claim every due task nobody works on and hand it to its lane, oldest due first."""
+        for record in self.store.claim_due(self.server):
             with self._lock:
                 if record.id in self._busy:
                     continue
@@ -296,8 +307,13 @@ class Tracker:
                 return
 
     def _done(self, record_id: str) -> None:
+        """The work on a task is over: it is anyone's again when next due."""
         with self._lock:
             self._busy.discard(record_id)
+        try:
+            self.store.release(record_id, self.server)
+        except StoreUnavailable as exc:  # the lease runs out by itself
+            log.warning("lease of %s left to run out: %s", record_id, exc)
 
     # ------------------------------------------------------------------ polling
 
@@ -317,6 +333,7 @@ class Tracker:
         try:
             plan = conn.schedule(record.params.get("speed"))
             if isinstance(outcome, TaskStatus):
+                self.last_provider_ok = time.time()
                 if polling.is_task_status(outcome, record.task_id or ""):
                     self.apply_status(record, outcome)
                     return
@@ -376,6 +393,8 @@ class Tracker:
         except RuntimeError:  # the clients are closed: the tracker stops
             return
         if changes:
+            if changes.get("downloaded"):
+                self.last_provider_ok = time.time()
             self._update(record.id, **changes)
 
     def _update(self, record_id: str, **changes: Any) -> TaskRecord:

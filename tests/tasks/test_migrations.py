@@ -57,6 +57,8 @@ V4_DEFAULTS = {  # release 4's fields, as an older row reads
     "cell": None,
     "favourite": False,
     "favourite_images": [],
+    "owner": "",  # release 5: no sign-in then, nothing shared
+    "shared": False,
 }
 
 
@@ -326,7 +328,7 @@ def test_a_release_3_file_upgrades_to_batches_and_favourites(tmp_path: Path) -> 
     columns, names = schema_names(path)
     assert set(V4_DEFAULTS) <= columns and names >= V4_INDEXES
     with sqlite3.connect(path) as conn:
-        assert migrations.user_version(conn) == SCHEMA_VERSION == 4
+        assert migrations.user_version(conn) == SCHEMA_VERSION == 5
     assert [r.id for r in store.list("ws", query="HERON")] == [record.id]  # search kept
     batched = store.add(store_record("a v4 heron"))
     store.update(batched.id, batch_id="b1", cell={"row": 0, "col": 0}, favourite=True)

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from mjstudio.config import workspace_id
 from mjstudio.tasks.record import TaskRecord
@@ -15,11 +16,6 @@ from mjstudio.tasks.store import DB_NAME, TaskStore
 
 WS = "ws-one"
 KEY = "sk-live-very-secret-key-123456"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> TaskStore:
-    return TaskStore(tmp_path / DB_NAME)
 
 
 def make(ws: str = WS, prompt: str = "a red fox", mode: str = "text-to-image", **kw) -> TaskRecord:
@@ -353,7 +349,7 @@ def test_submissions_are_per_workspace_and_optional(store: TaskStore) -> None:
     assert store.find_submission("A", "s").id == a.id and store.find_submission("A", "t") is None
     plain = [store.add_once(make(ws="A"))[1] for _ in range(3)]  # no submission: no limit
     assert plain == [True, True, True] and store.count("A") == 4
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         store.add(make(ws="A", submission="s"))
 
 

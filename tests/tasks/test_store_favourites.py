@@ -41,11 +41,6 @@ def with_files(store: TaskStore, record: TaskRecord) -> TaskRecord:
     return record
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> TaskStore:
-    return TaskStore(tmp_path / DB_NAME)
-
-
 # ---------------------------------------------------------------------------- stars
 
 

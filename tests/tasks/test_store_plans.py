@@ -23,16 +23,23 @@ _READS = ("SELECT", "WITH", "UPDATE", "DELETE")
 _TABLE_SCAN = re.compile(r"SCAN tasks(?: .*)?")  # "SCAN tasks_fts ..." is the FTS index
 
 
-class PlanRecorder(sqlite3.Connection):
-    """A connection that records the query plan of each statement it runs."""
-
-    plans: list[tuple[str, list[str]]]
+class PlanCursor(sqlite3.Cursor):
+    """A cursor that records the query plan of each statement it runs on its connection."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         if sql.lstrip().upper().startswith(_READS):
-            rows = super().execute(f"EXPLAIN QUERY PLAN {sql}", parameters).fetchall()
-            self.plans.append((sql, [row[3] for row in rows]))
+            rows = self.connection.execute(f"EXPLAIN QUERY PLAN {sql}", parameters).fetchall()
+            self.connection.plans.append((sql, [row[3] for row in rows]))
         return super().execute(sql, parameters)
+
+
+class PlanRecorder(sqlite3.Connection):
+    """A connection whose cursors (the store runs every statement on one) record plans."""
+
+    plans: list[tuple[str, list[str]]]
+
+    def cursor(self, factory: type = PlanCursor) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory)
 
 
 class PlannedStore(TaskStore):

@@ -7,6 +7,7 @@ case-folded query. The query is data: quotes, FTS operators and SQL never raise 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ import pytest
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.search import uses_index
 from mjstudio.tasks.store import DB_NAME, TaskStore
+from tests import pg
+from tests.tasks.conftest import BACKENDS
 
 WS = "ws-search"
 PROMPTS = [
@@ -77,14 +80,23 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> TaskStore:
-    made = TaskStore(tmp_path_factory.mktemp("search") / DB_NAME)
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    folder = tmp_path_factory.mktemp("search")
+    if request.param == "sqlite":
+        yield from _filled(TaskStore(folder / DB_NAME))
+        return
+    with pg.fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield from _filled(TaskStore.open(folder, url))
+
+
+def _filled(made: TaskStore) -> Iterator[TaskStore]:
     for n, prompt in enumerate(PROMPTS):
         request = {"input": {"mode": "text-to-image", "prompt": prompt}}
         made.add(TaskRecord.new(WS, request, created_at=1000.0 + n))
     made.add(TaskRecord.new("ws-elsewhere", {"input": {"prompt": "a red fox elsewhere"}}))
-    return made
+    yield made
+    made.close()
 
 
 def expected(query: str) -> list[str]:

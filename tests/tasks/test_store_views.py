@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from mjstudio.tasks.record import RecordState, TaskRecord
-from mjstudio.tasks.store import DB_NAME, TaskStore
+from mjstudio.tasks.store import TaskStore
 
 WS = "ws-views"
 
@@ -15,11 +11,6 @@ WS = "ws-views"
 def make(n: int, **kw) -> TaskRecord:
     request = {"input": {"mode": "text-to-image", "prompt": f"task {n}"}}
     return TaskRecord.new(WS, request, created_at=1000.0 + n, updated_at=2000.0 + n, **kw)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> TaskStore:
-    return TaskStore(tmp_path / DB_NAME)
 
 
 def test_running_is_the_active_set_newest_first(store: TaskStore) -> None:

@@ -1,4 +1,4 @@
-"""The tracker under faults: restarts between storing and sending, a second server on the same
+"""The tracker under faults: restarts between storing and sending, several servers on the same
 folder, a missing key."""
 
 from __future__ import annotations
@@ -128,24 +128,24 @@ def test_an_unknown_task_is_recovered_by_attaching_its_task_id(tmp_path, sandbox
     assert provider_creates(tmp_path) == 2  # the one made by hand, and the queued one: no more
 
 
-# ---------------------------------------------------------------------------- 14: one tracker
+# ---------------------------------------------------------------------------- 14: two servers
 
 
-LEADER_PROBE = """
+SECOND_SERVER = """
 import sys
 from mjstudio.tasks.store import TaskStore
 from mjstudio.tasks.tracker import Tracker
 tracker = Tracker(TaskStore.open(sys.argv[1]))
 tracker.start()
-print(tracker.is_leader, tracker.running)
+print(tracker.running)
 tracker.stop()
 """
 
 
-def probe_other_process(data: Path) -> str:
-    """Start a tracker on the folder in another process: 'True True' if it got to track."""
+def start_in_other_process(data: Path) -> str:
+    """Start (and stop) a tracker on the folder in another process: 'True' if it ran."""
     done = subprocess.run(
-        [sys.executable, "-c", LEADER_PROBE, str(data)],
+        [sys.executable, "-c", SECOND_SERVER, str(data)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -155,30 +155,49 @@ def probe_other_process(data: Path) -> str:
     return done.stdout.strip()
 
 
-def test_one_tracker_per_data_folder(tmp_path):
+def test_two_trackers_on_one_folder_send_each_task_once(tmp_path, sandbox):
     data = tmp_path / "data"
-    conn = Connection("http://p.example", KEY)
-    first = Tracker(TaskStore.open(data))
-    first.start()
-    second = Tracker(TaskStore.open(data))
+    conn = Connection(base_url=sandbox, api_key=KEY, poll=FAST)
+    first, second = Studio(settings_for(data)), Studio(settings_for(data))
+    for studio in (first, second):
+        studio.connect(conn)
+        studio.tracker.start()
     try:
-        assert first.is_leader and first.running
-        sending = first.store.add(queued(conn, state=RecordState.CREATING))  # in flight
-        second.start()
-        assert not second.is_leader and not second.running
-        assert probe_other_process(data) == "False False"
-        assert first.store.get(sending.id).state is RecordState.CREATING  # nobody flipped it
-        queued_there = second.store.add(queued(conn))
-        second.send(queued_there, build_request("text-to-image", prompt="x"), conn)
-        assert second.store.get(queued_there.id).state is RecordState.QUEUED  # left for first
+        assert first.tracker.running and second.tracker.running  # both track
+        sending = first.store.add(queued(conn))  # handed to no lane: stays queued...
+        assert first.store.claim_create(sending.id, first.tracker.server)  # ...first sends it
+        assert start_in_other_process(data) == "True"  # a third starts: it leaves it alone
+        assert first.store.get(sending.id).state is RecordState.CREATING
+        record = first.store.add(queued(conn))
+        request = build_request("text-to-image", prompt="one create")
+        for studio in (first, second, first, second):  # handed to both lanes, twice
+            studio.tracker.send(record, request, conn)
+        done = wait_record(first.store, record.id, finished)
     finally:
-        first.stop()
-    assert probe_other_process(data) == "True True"  # the lock went with the first tracker
-    second.start()
+        first.tracker.stop()
+        second.tracker.stop()
+    assert done.state is RecordState.SUCCESS and done.downloaded
+    assert provider_creates(tmp_path) == 1  # one create, whoever got it
+
+
+def test_a_create_left_by_a_dead_server_is_unknown_once_its_lease_ran_out(tmp_path, sandbox):
+    data = tmp_path / "data"
+    conn = Connection(base_url=sandbox, api_key=KEY, poll=FAST)
+    store = TaskStore.open(data)
+    alive = store.add(queued(conn))
+    store.claim_create(alive.id, "elsewhere/1/live", lease_s=600)  # another machine, sending
+    gone = store.add(queued(conn))
+    store.claim_create(gone.id, "elsewhere/2/gone", lease_s=-1)  # its lease ran out
+    studio = Studio(settings_for(data))
+    studio.connect(conn)
+    studio.tracker.start()
     try:
-        assert second.is_leader and second.running
+        settled = wait_record(studio.store, gone.id, lambda r: r.state is RecordState.UNKNOWN)
     finally:
-        second.stop()
+        studio.tracker.stop()
+    assert "not sent again" in settled.error
+    assert studio.store.get(alive.id).state is RecordState.CREATING  # its server may still send
+    assert provider_creates(tmp_path) == 0
 
 
 # ---------------------------------------------------------------------------- 20: missing key

@@ -1,0 +1,178 @@
+"""Several servers on one history: which server works on which task, and one rate budget.
+
+Any number of studio servers may share one database (and one results folder). Before a server
+polls a due task, downloads a result or sends a queued create, it claims the task: one
+statement sets ``lease_owner`` (the server's id) and ``lease_until`` on rows nobody holds (on
+PostgreSQL ``FOR UPDATE SKIP LOCKED``, so servers claiming at once never wait for each other or
+take the same row; SQLite's single writer serialises the claims). A lease lasts
+``LEASE_S`` and is renewed while the work goes on and released when it is done, so a server
+that dies leaves its tasks to the others within one lease period. A create caught by a
+server's death is never resent: once its lease has run out it is marked unknown.
+
+The provider's request budget is one row of ``rate_buckets`` per account, a token bucket that
+every server takes its tokens from in one statement, so the servers together stay under it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from mjstudio.tasks.backend import sql
+from mjstudio.tasks.database import Args, Database
+from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.schema import FOLLOWED_SQL, POLL_AT_SQL, UNFINISHED_SQL, from_row
+
+LEASE_S = 30.0  # a claimed task is the claimant's for this long unless renewed
+_FREE = "(lease_until IS NULL OR lease_until < :now)"
+_DUE = f"{POLL_AT_SQL} <= :now AND ({FOLLOWED_SQL})"
+_ORDER = f"ORDER BY {POLL_AT_SQL}, seq"
+_NEW_BUCKET = (
+    "INSERT INTO rate_buckets (name, tokens, stamp) VALUES (:name, :burst, :now)"
+    " ON CONFLICT (name) DO NOTHING"
+)
+# word for word the running-set index's condition first: only unfinished rows are read
+_CREATING = f"{UNFINISHED_SQL} AND state = '{RecordState.CREATING.value}' AND task_id IS NULL"
+
+
+def server_id() -> str:
+    """A new id for this server process: host, process id and a random part."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def is_dead_here(owner: str | None) -> bool:
+    """True when ``owner`` is a server id of this host whose process has ended."""
+    host, _, rest = (owner or "").partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+class Leases(Database):
+    """The store's operations for sharing the work between servers (see the module's text)."""
+
+    def _select(self, where: str, args: Args, tail: str = "") -> list[TaskRecord]:
+        rows = self._rows(f"SELECT * FROM tasks WHERE {where} {tail}", args)
+        return [from_row(row) for row in rows]
+
+    def due(self, now: float | None = None) -> list[TaskRecord]:
+        """Sent active tasks whose next poll is due, and successes not yet downloaded.
+
+        Tasks another server holds a lease on are left out (they are being worked on).
+        """
+        now = time.time() if now is None else now
+        return self._select(f"{_DUE} AND {_FREE}", {"now": now}, _ORDER)
+
+    def next_due_at(self) -> float | None:
+        """When the earliest task the tracker follows is due (None: nothing to follow)."""
+        statement = (
+            f"SELECT {POLL_AT_SQL} FROM tasks WHERE {FOLLOWED_SQL} ORDER BY {POLL_AT_SQL} LIMIT 1"
+        )
+        rows = self._rows(statement)
+        return float(rows[0][0]) if rows else None
+
+    def claim_due(
+        self, owner: str, now: float | None = None, limit: int = 500, lease_s: float = LEASE_S
+    ) -> list[TaskRecord]:
+        """Claim up to ``limit`` due tasks nobody holds, oldest due first, for ``lease_s``."""
+        now = time.time() if now is None else now
+        skip = "" if self.dialect.is_sqlite else " FOR UPDATE SKIP LOCKED"
+        statement = (
+            "UPDATE tasks SET lease_owner = :owner, lease_until = :until WHERE seq IN"
+            f" (SELECT seq FROM tasks WHERE {_DUE} AND {_FREE} {_ORDER} LIMIT :limit{skip})"
+            " RETURNING *"
+        )
+        args = {"owner": owner, "until": now + lease_s, "now": now, "limit": limit}
+        with self._write() as conn:
+            rows = conn.execute(sql(statement), args).fetchall()
+        claimed = [from_row(row) for row in rows]
+        return sorted(claimed, key=lambda r: (r.next_poll_at or 0.0, r.created_at))
+
+    def claim_create(self, id: str, owner: str, lease_s: float = LEASE_S) -> bool:
+        """Mark a queued task as being sent by ``owner``; False when it is not to be sent.
+
+        Only one server's claim succeeds, however many try: the others leave it alone.
+        """
+        now = time.time()
+        statement = (
+            f"UPDATE tasks SET state = '{RecordState.CREATING.value}', error = NULL,"
+            " lease_owner = :owner, lease_until = :until, updated_at = :now"
+            f" WHERE id = :id AND task_id IS NULL AND (state = '{RecordState.QUEUED.value}'"
+            f" OR ({_CREATING} AND lease_owner = :owner)) RETURNING id"
+        )
+        args = {"owner": owner, "until": now + lease_s, "now": now, "id": id}
+        with self._write() as conn:
+            return conn.execute(sql(statement), args).first() is not None
+
+    def release(self, id: str, owner: str) -> None:
+        """Give up ``owner``'s lease on a task (it is anyone's again when next due)."""
+        statement = (
+            "UPDATE tasks SET lease_owner = NULL, lease_until = NULL"
+            " WHERE id = :id AND lease_owner = :owner"
+        )
+        with self._write() as conn:
+            conn.execute(sql(statement), {"id": id, "owner": owner})
+
+    def renew(self, owner: str, ids: list[str], lease_s: float = LEASE_S) -> int:
+        """Extend ``owner``'s leases on these tasks (work still under way); how many."""
+        if not ids:
+            return 0
+        names = {f"id_{n}": value for n, value in enumerate(ids)}
+        statement = (
+            "UPDATE tasks SET lease_until = :until WHERE lease_owner = :owner"
+            f" AND id IN ({', '.join(':' + name for name in names)})"
+        )
+        with self._write() as conn:
+            args = names | {"owner": owner, "until": time.time() + lease_s}
+            return conn.execute(sql(statement), args).rowcount
+
+    def lease_count(self, owner: str) -> int:
+        """How many tasks ``owner`` holds a lease on now."""
+        statement = "SELECT count(*) FROM tasks WHERE lease_owner = :owner AND lease_until >= :now"
+        return int(self._rows(statement, {"owner": owner, "now": time.time()})[0][0])
+
+    def orphaned_creates(self, now: float | None = None) -> list[TaskRecord]:
+        """Tasks left being sent by a server that is gone (its lease ran out, or it died here)."""
+        now = time.time() if now is None else now
+        rows = self._rows(f"SELECT * FROM tasks WHERE {_CREATING} ORDER BY created_at, seq")
+        return [from_row(row) for row in rows if _orphaned(row._mapping, now)]
+
+    def take_token(self, name: str, rate: float, burst: float, need: float = 1.0) -> float:
+        """Take one request token of a shared budget: 0.0, or the seconds until one is free.
+
+        ``need``: tokens that must be there (creates waiting locally leave theirs to them).
+        """
+        now, least = time.time(), "min" if self.dialect.is_sqlite else "least"
+        level = f"{least}(:burst, tokens + (:now - stamp) * :rate)"
+        args: dict[str, Any] = {"name": name, "burst": burst, "now": now, "rate": rate}
+        with self._write() as conn:
+            conn.execute(sql(_NEW_BUCKET), args)
+            taken = conn.execute(
+                sql(
+                    f"UPDATE rate_buckets SET tokens = {level} - 1, stamp = :now"
+                    f" WHERE name = :name AND {level} >= :need RETURNING tokens"
+                ),  # fmt: skip
+                args | {"need": need},
+            ).first()
+            if taken is not None:
+                return 0.0
+            level_now = conn.execute(
+                sql(f"SELECT {level} FROM rate_buckets WHERE name = :name"), args
+            ).scalar_one()
+        return max(0.001, (need - float(level_now)) / rate)
+
+
+def _orphaned(row: Any, now: float) -> bool:
+    """True when a row's lease is missing, ran out, or is held by a dead process here."""
+    owner, until = row.get("lease_owner"), row.get("lease_until")
+    return owner is None or until is None or until < now or is_dead_here(owner)
