@@ -5,8 +5,9 @@ page is opened (so tasks left running by a restart finish and download on their 
 routes serve uploaded reference images, receive provider callbacks and, when no API key is
 configured, host the embedded sandbox provider at /sandbox. The pages live in frame.py.
 
-It listens on 127.0.0.1 only (.streamlit/config.toml): the studio has no sign-in yet, so
-opening it to a network (STREAMLIT_SERVER_ADDRESS=0.0.0.0) is a choice; read SECURITY.md.
+It listens on 127.0.0.1 only (.streamlit/config.toml): without an [auth] section in the
+secrets the studio has no sign-in, so opening it to a network (STREAMLIT_SERVER_ADDRESS=0.0.0.0)
+is a choice; read SECURITY.md and the README's "Run it for a team".
 """
 
 from __future__ import annotations

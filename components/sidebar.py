@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import identity, services
+from components import identity, services, team
 from components.plain import plain
 
 
@@ -50,7 +50,7 @@ def render() -> None:
     account()  # first: shown even when the data folder below can't be used
     conn = services.connection()
     store = services.studio().store
-    running = store.count_active(conn.workspace)  # through the running-set index
+    running = store.count_active(conn.workspace, owner=team.owner())  # the running-set index
     with st.sidebar:
         st.caption("Provider: " + ("embedded sandbox" if conn.is_sandbox else plain(conn.base_url)))
         if running:

@@ -131,3 +131,13 @@ def use_key(base_url: str, key: str, header: str, provider: str, callback: str) 
 
 if not team:  # in team mode the provider and its key are the operator's, set on the server
     key_form()
+else:  # moving in: a designer's local history, imported into their account here
+    st.subheader("Move your history here")
+    user = identity.current_user()
+    st.caption(
+        "Export your local studio's history (`python -m mjstudio history export --out "
+        "mine.zip`), then ask the operator to import it into your account on this server; "
+        "tasks still running there resume here."
+    )
+    if user is not None:
+        st.code(f"python -m mjstudio history import mine.zip --owner '{user.key}'", language="sh")

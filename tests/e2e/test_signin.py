@@ -137,7 +137,6 @@ def test_the_provider_key_is_on_no_page_for_a_signed_in_user(
     assert page.get_by_role("button", name="Use this key").count() == 0
 
 
-@pytest.mark.xfail(reason="owner plumbing lands with the store rewrite", strict=False)
 def test_each_user_sees_their_own_tasks_and_shared_ones_in_team_view(
     team_studio, provider: MockProvider, new_page
 ) -> None:
