@@ -94,7 +94,7 @@ class Leases(Database):
         )
         args = {"owner": owner, "until": now + lease_s, "now": now, "limit": limit}
         with self._write() as conn:
-            rows = conn.execute(sql(statement), args).fetchall()
+            rows = self._run(conn, statement, args).fetchall()
         claimed = [from_row(row) for row in rows]
         return sorted(claimed, key=lambda r: (r.next_poll_at or 0.0, r.created_at))
 
@@ -121,7 +121,7 @@ class Leases(Database):
             " WHERE id = :id AND lease_owner = :owner"
         )
         with self._write() as conn:
-            conn.execute(sql(statement), {"id": id, "owner": owner})
+            self._run(conn, statement, {"id": id, "owner": owner})
 
     def renew(self, owner: str, ids: list[str], lease_s: float = LEASE_S) -> int:
         """Extend ``owner``'s leases on these tasks (work still under way); how many."""

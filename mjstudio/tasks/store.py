@@ -96,7 +96,7 @@ class TaskStore(Leases):
         """
         record.updated_at = record.updated_at or time.time()
         with self._write() as conn:
-            conn.execute(sql(f"INSERT {_INSERT}"), _row_values(record))
+            self._run(conn, f"INSERT {_INSERT}", _row_values(record))
         return record
 
     def add_once(self, record: TaskRecord) -> tuple[TaskRecord, bool]:
@@ -140,7 +140,7 @@ class TaskStore(Leases):
         args = {n: to_db(n, v) for n, v in changes.items()} | {"id_": id}
         statement = f"UPDATE tasks SET {assignments} WHERE id = :id_ RETURNING *"
         with self._write() as conn:  # one statement: the write and the row written
-            rows = conn.execute(sql(statement), args).fetchall()
+            rows = self._run(conn, statement, args).fetchall()
         if not rows:
             raise KeyError(id)
         return from_row(rows[0])
