@@ -123,6 +123,24 @@ class Leases(Database):
         with self._write() as conn:
             self._run(conn, statement, {"id": id, "owner": owner})
 
+    def release_all(self, owner: str) -> int:
+        """Give up every lease of ``owner`` but those of creates being sent; how many.
+
+        A server stopping cleanly leaves its polls and downloads to the others at once; a
+        create still under way keeps its lease (it ends by itself, and is never sent twice).
+        """
+        statement = (
+            "UPDATE tasks SET lease_owner = NULL, lease_until = NULL"
+            f" WHERE lease_owner = :owner AND state <> '{RecordState.CREATING.value}'"
+        )
+        with self._write() as conn:
+            return self._run(conn, statement, {"owner": owner}).rowcount
+
+    def free_dead_here(self) -> int:
+        """Release the leases of servers of this host whose process has ended; how many."""
+        rows = self._rows("SELECT DISTINCT lease_owner FROM tasks WHERE lease_owner IS NOT NULL")
+        return sum(self.release_all(row[0]) for row in rows if is_dead_here(row[0]))
+
     def renew(self, owner: str, ids: list[str], lease_s: float = LEASE_S) -> int:
         """Extend ``owner``'s leases on these tasks (work still under way); how many."""
         if not ids:

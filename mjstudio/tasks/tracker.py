@@ -105,6 +105,7 @@ class Tracker:
                 return
             try:
                 self._settle_unsent()
+                self.store.free_dead_here()  # a restart here need not wait for its old leases
             except Exception:  # noqa: BLE001 - an unwritable folder must not stop the server
                 log.exception("could not settle the tasks a stop left being sent")
             self._stop.clear()
@@ -125,6 +126,10 @@ class Tracker:
         self._statuses.stop(timeout)
         self._downloads.shutdown(wait=False, cancel_futures=True)
         self._clients.close()
+        try:
+            self.store.release_all(self.server)  # the other servers take over at once
+        except StoreUnavailable as exc:
+            log.warning("leases left to run out: %s", exc)
 
     @property
     def concurrency(self) -> int:

@@ -138,3 +138,17 @@ def test_the_rate_budget_is_shared_by_every_server(servers: list[TaskStore]) -> 
     assert total >= rate * 0.5  # and the budget is spent, not starved
     wait = servers[0].take_token("acct", rate, burst, need=burst + 1)
     assert 0 < wait <= (burst + 1) / rate + 0.01  # how long until enough is back
+
+
+def test_a_clean_stop_or_a_dead_process_here_frees_leases_at_once(store: TaskStore) -> None:
+    polled, sending = store.add(running(1)), store.add(queued(2))
+    me = server_id()
+    assert [r.id for r in store.claim_due(me, now=1000.0)] == [polled.id]
+    assert store.claim_create(sending.id, me)
+    assert store.release_all(me) == 1  # the poll's lease; the create under way keeps its own
+    assert store.lease_count(me) == 1
+    gone = f"{me.split('/')[0]}/{2**22 + 4321}/x"  # a process of this host that has ended
+    assert [r.id for r in store.claim_due(gone, now=1000.0)] == [polled.id]
+    store.claim_due("elsewhere/1/x", now=1000.0)  # nothing left to claim: held by gone
+    assert store.free_dead_here() == 1
+    assert [r.id for r in store.claim_due("elsewhere/1/x", now=1000.0)] == [polled.id]
