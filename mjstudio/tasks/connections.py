@@ -47,7 +47,7 @@ class _Kept:
         if conn is not None and self.pid != os.getpid():
             _INHERITED.append(conn)
         elif conn is not None:
-            with suppress(sqlite3.Error):  # a test's thread-bound connection: freed with it
+            with suppress(Exception):  # a test's thread-bound connection: freed with it
                 conn.close()
 
     def __del__(self) -> None:

@@ -329,7 +329,11 @@ def _sqlite_engine(opener: weakref.WeakMethod, immutable: bool = False) -> Any:
             raise StoreUnavailable(CANNOT_OPEN)  # the store is gone
         return new_connection(immutable=immutable)
 
-    return create_engine("sqlite://", creator=creator, poolclass=NullPool)
+    # nothing to reset when a connection is let go: every operation ends its own transaction,
+    # and a connection closed by the garbage collector (its thread gone) runs no more code
+    return create_engine(
+        "sqlite://", creator=creator, poolclass=NullPool, pool_reset_on_return=None
+    )
 
 
 def _close_all_of(path: Path) -> None:

@@ -15,16 +15,21 @@ every server takes its tokens from in one statement, so the servers together sta
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from mjstudio.tasks.backend import sql
 from mjstudio.tasks.database import Args, Database
 from mjstudio.tasks.record import RecordState, TaskRecord
 from mjstudio.tasks.schema import FOLLOWED_SQL, POLL_AT_SQL, UNFINISHED_SQL, from_row
+from mjstudio.tasks.sqlite import StoreUnavailable
+
+log = logging.getLogger("mjstudio.tasks.leases")
 
 LEASE_S = 30.0  # a claimed task is the claimant's for this long unless renewed
 _FREE = "(lease_until IS NULL OR lease_until < :now)"
@@ -194,3 +199,36 @@ def _orphaned(row: Any, now: float) -> bool:
     """True when a row's lease is missing, ran out, or is held by a dead process here."""
     owner, until = row.get("lease_owner"), row.get("lease_until")
     return owner is None or until is None or until < now or is_dead_here(owner)
+
+
+class LeaseKeeper:
+    """One server's side of the leases: its id, renewing the work under way, letting go.
+
+    ``store``: a TaskStore (its ``update`` marks a dead server's creates unknown).
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.server = server_id()
+        self._renew_at = 0.0
+
+    def renew(self, busy: Callable[[], list[str]]) -> None:
+        """Extend the leases of the work under way, a third of a lease period at a time."""
+        if time.monotonic() < self._renew_at:
+            return
+        self._renew_at = time.monotonic() + LEASE_S / 3
+        self.store.renew(self.server, busy())
+
+    def settle(self, is_sending: Callable[[str], bool], error: str) -> None:
+        """Mark unknown the creates a gone server left being sent (they may have arrived)."""
+        for record in self.store.orphaned_creates():
+            if not is_sending(record.id):
+                changes = {"lease_owner": None, "lease_until": None}
+                self.store.update(record.id, state=RecordState.UNKNOWN, error=error, **changes)
+
+    def let_go(self) -> None:
+        """Release this server's leases (it stops): the other servers take over at once."""
+        try:
+            self.store.release_all(self.server)
+        except StoreUnavailable as exc:
+            log.warning("leases left to run out: %s", exc)

@@ -85,7 +85,7 @@ class Studio:
         database: dict[str, Any] = {"engine": self.store.dialect.name, "ok": True}
         leases = None
         try:
-            leases = self.tracker.leases
+            leases = self.store.lease_count(self.tracker.server)
         except StoreUnavailable as exc:
             database |= {"ok": False, "error": exc.reason}
         last = self.tracker.last_provider_ok

@@ -34,9 +34,9 @@ from mjstudio.tasks import downloads, polling
 from mjstudio.tasks.clients import ClientPool
 from mjstudio.tasks.creates import CREATE_WORKERS, CreateLane
 from mjstudio.tasks.learned import Learned
-from mjstudio.tasks.leases import LEASE_S, server_id
+from mjstudio.tasks.leases import LeaseKeeper
 from mjstudio.tasks.ratelimit import Budget, Budgets
-from mjstudio.tasks.record import RecordState, TaskRecord
+from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.schedule import next_poll_in
 from mjstudio.tasks.statuses import Outcome, StatusPoller
 from mjstudio.tasks.store import StoreUnavailable, TaskStore
@@ -75,14 +75,14 @@ class Tracker:
         self._retry = download_retry or downloads.RetryPolicy.default()
         self._conns: dict[str, Connection] = {}  # workspace -> the connection that polls it
         self._clients = ClientPool()  # creates and downloads
-        self.server = server_id()  # the owner of this tracker's leases
+        self.keeper = LeaseKeeper(store)
+        self.server = self.keeper.server  # the owner of this tracker's leases
         self.budgets = Budgets(budget or Budget(), shared=store.take_token)
         self.learned = Learned(store)
         self._statuses = StatusPoller(self.budgets, concurrency)
         self._lane = CreateLane(
             store, self._clients, self.budgets, self._first_poll, self._due_at, self.server
         )
-        self._renew_at = 0.0  # when to extend the leases of the work under way next
         self.last_provider_ok: float | None = None  # when the provider last answered well
         self._lock = threading.Lock()
         self._busy: set[str] = set()  # records being polled or downloaded
@@ -126,10 +126,7 @@ class Tracker:
         self._statuses.stop(timeout)
         self._downloads.shutdown(wait=False, cancel_futures=True)
         self._clients.close()
-        try:
-            self.store.release_all(self.server)  # the other servers take over at once
-        except StoreUnavailable as exc:
-            log.warning("leases left to run out: %s", exc)
+        self.keeper.let_go()
 
     @property
     def concurrency(self) -> int:
@@ -140,11 +137,6 @@ class Tracker:
     def running(self) -> bool:
         """True while the worker thread is alive."""
         return bool(self._thread and self._thread.is_alive())
-
-    @property
-    def leases(self) -> int:
-        """How many tasks this tracker holds a lease on (works on) now."""
-        return self.store.lease_count(self.server)
 
     def wake(self) -> None:
         """Look at the due tasks now (a callback arrived, a task is asked about again...)."""
@@ -199,12 +191,7 @@ class Tracker:
 
     def _settle_unsent(self) -> None:
         """A task left 'creating' by a dead server may have reached the provider: unknown."""
-        for record in self.store.orphaned_creates():
-            if not self._lane.is_sending(record.id):
-                self.store.update(
-                    record.id, state=RecordState.UNKNOWN, error=STOPPED_WHILE_SENDING,
-                    lease_owner=None, lease_until=None,
-                )  # fmt: skip
+        self.keeper.settle(self._lane.is_sending, STOPPED_WHILE_SENDING)
 
     def _wait_for_key(self, record: TaskRecord) -> None:
         """Park a task whose workspace has no connection, saying what would resume it."""
@@ -268,18 +255,13 @@ class Tracker:
         if rescan:
             self._settle_unsent()
             self._lane.send_queued(self.store.active(), self._conns.get)
-        self._renew_leases()
+        self.keeper.renew(self._under_way)
         self._dispatch_due()
         return self._pause()
 
-    def _renew_leases(self) -> None:
-        """Extend the leases of the work under way, a third of a lease period at a time."""
-        if time.monotonic() < self._renew_at:
-            return
-        self._renew_at = time.monotonic() + LEASE_S / 3
+    def _under_way(self) -> list[str]:
         with self._lock:
-            busy = list(self._busy)
-        self.store.renew(self.server, busy)
+            return list(self._busy)
 
     def _pause(self) -> float:
         """Seconds until the earliest task not under way is due (at most ``recheck_s``)."""

@@ -86,17 +86,25 @@ class Served:
     conn: Connection
 
     def record(self, state: RecordState = RecordState.PENDING, task_id: str | None = "t-1"):
-        """A stored callback-mode task, not due for a poll for an hour."""
+        """A stored callback-mode task, not due for a poll for an hour.
+
+        One being sent ("creating") is held by a live server elsewhere, as a real one is.
+        """
         request = {"request_type": "callback", "input": {"mode": "text-to-image", "prompt": "p"}}
+        sending = state is RecordState.CREATING
         record = TaskRecord.new(
             self.conn.workspace,
             request,
             task_id=task_id,
-            state=state,
+            state=RecordState.QUEUED if sending else state,
             submitted_at=time.time(),
             next_poll_at=time.time() + 3600,
         )
-        return self.studio.store.add(record)
+        store = self.studio.store
+        stored = store.add(record)
+        if sending and store.claim_create(stored.id, "elsewhere/1/sending", lease_s=3600):
+            stored = store.get(stored.id)
+        return stored
 
     def callback_url(self, record: TaskRecord) -> str:
         """The signed URL the provider would call back for a record."""
