@@ -52,8 +52,11 @@ _LIVE: weakref.WeakSet[Database] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()
 
 
-POOL_SIZE = 8  # PostgreSQL connections a server keeps (more are opened for a burst)
-POOL_OVERFLOW = 24
+# PostgreSQL connections a server keeps, and how many more it opens for a burst: a server uses
+# at most 16 (PostgreSQL's default max_connections, 100, serves six servers with room to spare)
+POOL_SIZE = 4
+POOL_OVERFLOW = 12
+POOL_WAIT_S = 10.0  # every connection busy this long: the database counts as out of reach
 Args = dict[str, Any]
 
 
@@ -102,7 +105,11 @@ class Database:
         if self.url is None:  # each thread keeps the connection it opened: no pool between
             return _sqlite_engine(weakref.WeakMethod(self._new_connection))
         return create_engine(
-            self.url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+            self.url,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_WAIT_S,
+            pool_pre_ping=True,
         )
 
     def _check_file(self) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger("mjstudio.tasks.sqlite")
 
@@ -115,6 +116,8 @@ def plain_errors() -> Iterator[None]:
     """
     try:
         yield
+    except PoolTimeout as exc:  # every pooled connection busy for too long
+        raise StoreUnavailable(UNREACHABLE) from exc
     except (sqlite3.Error, OSError, DBAPIError) as exc:
         mapped = unavailable(exc)
         if mapped is None:
