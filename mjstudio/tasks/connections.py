@@ -11,24 +11,31 @@ uses or closes the connections it inherited: it opens its own.
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import weakref
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
-Opener = Callable[[], sqlite3.Connection]
-_INHERITED: list[sqlite3.Connection] = []  # a forked child's copies of its parent's: never closed
+Opener = Callable[[], Any]  # a new connection (the store's: SQLAlchemy over sqlite3)
+_INHERITED: list[Any] = []  # a forked child's copies of its parent's: never closed
 
 
 class _Kept:
-    """One thread's connection; closing it (or losing it with its thread) closes SQLite's."""
+    """One thread's connection; closing it (or losing it with its thread) closes SQLite's.
 
-    __slots__ = ("conn", "pid", "__weakref__")
+    ``busy`` is held while its thread runs an operation on it: a close asked for meanwhile (by
+    another thread, at shutdown) is left to its own thread, at the operation's end. SQLite's
+    connection must never be closed under a statement that another thread is running.
+    """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn: sqlite3.Connection | None = conn
+    __slots__ = ("conn", "pid", "busy", "doomed", "__weakref__")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn: Any = conn
         self.pid = os.getpid()
+        self.busy = threading.Lock()
+        self.doomed = False
 
     def usable(self) -> bool:
         """True while it holds a connection opened by this process.
@@ -42,7 +49,16 @@ class _Kept:
         return self.conn is not None
 
     def close(self) -> None:
-        """Close the connection (from any thread: it is never used by two at once)."""
+        """Close the connection now, or when the operation under way on it ends."""
+        if not self.busy.acquire(blocking=False):
+            self.doomed = True  # its thread closes it when the operation ends
+            return
+        try:
+            self._close()
+        finally:
+            self.busy.release()
+
+    def _close(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None and self.pid != os.getpid():
             _INHERITED.append(conn)
@@ -62,17 +78,34 @@ class ThreadConnections:
         self._lock = threading.Lock()
         self._all: weakref.WeakSet[_Kept] = weakref.WeakSet()
 
-    def get(self, opener: Opener) -> sqlite3.Connection:
+    def get(self, opener: Opener) -> Any:
         """This thread's connection, opened now if it has none (or it was dropped)."""
         kept: _Kept | None = getattr(self._local, "kept", None)
         if kept is not None and kept.usable():
-            return kept.conn  # type: ignore[return-value]
+            return kept.conn
         conn = opener()
         kept = _Kept(conn)
         self._local.kept = kept
         with self._lock:
             self._all.add(kept)
         return conn
+
+    @contextmanager
+    def use(self, opener: Opener) -> Iterator[Any]:
+        """This thread's connection for one operation, never closed by others while in use."""
+        for _ in range(2):  # closed by another thread just before: open a new one once
+            self.get(opener)
+            kept: _Kept = self._local.kept
+            with kept.busy:
+                if kept.conn is None:
+                    continue
+                try:
+                    yield kept.conn
+                finally:
+                    if kept.doomed:
+                        kept._close()
+                return
+        raise RuntimeError("the store's connection was closed as it was opened")
 
     def drop(self) -> None:
         """Close this thread's connection: the next :meth:`get` opens a new one."""

@@ -179,16 +179,16 @@ class Database:
                     yield conn
                     conn.commit()
                 return
-            conn = self._connections.get(self._engine.connect)
-            try:
-                yield conn
-                conn.commit()
-            except BaseException as exc:
-                with suppress(Exception):
-                    conn.rollback()
-                if _drops_connection(exc):  # the folder failed: the next call starts afresh
-                    self._connections.drop()
-                raise
+            with self._connections.use(self._engine.connect) as conn:
+                try:
+                    yield conn
+                    conn.commit()
+                except BaseException as exc:
+                    with suppress(Exception):
+                        conn.rollback()
+                    if _drops_connection(exc):  # the folder failed: the next call starts afresh
+                        self._connections.drop()
+                    raise
 
     def _readonly_engine(self) -> Any:
         if self._readonly is None:

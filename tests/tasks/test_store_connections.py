@@ -10,6 +10,7 @@ import gc
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,30 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
         os.close(read_end)
     assert not is_closed(parent_conn) and len(store.opened) == 1
     assert sorted(r.prompt for r in store.list(WS)) == ["child", "parent"]
+
+
+def test_closing_the_store_never_closes_a_connection_under_a_running_statement(
+    tmp_path: Path,
+) -> None:
+    """A close at shutdown waits for the operation under way: it is closed at its end."""
+    store = CountingStore(tmp_path / DB_NAME)
+    store.add(TaskRecord.new("ws", {"input": {"prompt": "first"}}))
+    blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: the thread's write waits on it
+    written: list[str] = []
+
+    def write() -> None:
+        written.append(store.add(TaskRecord.new("ws", {"input": {"prompt": "second"}})).prompt)
+
+    writer = threading.Thread(target=write, name="writer")
+    writer.start()
+    wait_for(lambda: store.opened_in("writer"), timeout=10, message="the writer's connection")
+    time.sleep(0.2)  # its INSERT is waiting for the lock now
+    store.close()  # from another thread, in the middle of it: left to the writer
+    assert writer.is_alive()
+    blocker.execute("COMMIT")
+    blocker.close()
+    writer.join(20)
+    assert written == ["second"]
+    assert is_closed(store.opened_in("writer")[0])  # closed as its operation ended
+    assert [r.prompt for r in store.list("ws")] == ["second", "first"]
