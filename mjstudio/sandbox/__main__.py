@@ -43,17 +43,17 @@ def settings_from(args: argparse.Namespace) -> SandboxSettings:
     )
 
 
-class _AnnouncingServer(uvicorn.Server):
-    """A uvicorn server that prints one line once it accepts connections."""
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints one line (``announce``) once it accepts connections."""
 
-    def __init__(self, config: uvicorn.Config, url: str) -> None:
+    def __init__(self, config: uvicorn.Config, announce: str) -> None:
         super().__init__(config)
-        self.url = url
+        self.announce = announce
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            print(f"MJ Studio sandbox ready at {self.url}", flush=True)
+            print(self.announce, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(settings_from(args)), log_level="warning")
     host = f"[{args.host}]" if ":" in args.host else args.host
-    _AnnouncingServer(config, f"http://{host}:{port}").run(sockets=[sock])
+    AnnouncingServer(config, f"MJ Studio sandbox ready at http://{host}:{port}").run(sockets=[sock])
     return 0
 
 

@@ -63,6 +63,22 @@ def prompt_clause(query: str, indexed: bool, dialect: Dialect) -> tuple[str, Any
     return SCAN_SQL, text.casefold(), False
 
 
+_TESTS = {  # a filter given a value, and its clause
+    "batch_id": "batch_id = :batch_id",
+    "since": "created_at >= :since",
+    "until": "created_at < :until",
+    "owner": "owner = :owner",
+}
+
+
+def _one_of(column: str, chosen: list[str], clauses: list[str], args: dict[str, Any]) -> None:
+    """``column IN (...)`` of the chosen values (nothing when none is chosen: all)."""
+    if chosen:
+        names = [f"{column}_{n}" for n in range(len(chosen))]
+        clauses.append(f"{column} IN ({', '.join(':' + name for name in names)})")
+        args.update(zip(names, chosen, strict=True))
+
+
 def filters(
     workspace: str,
     query: str | None,
@@ -83,8 +99,8 @@ def filters(
 
     ``indexed``: the file has the full-text index. ``counting``: a count visits every match,
     so a full-text one starts from the index's matches rather than from the workspace's rows.
-    ``favourites``: only starred tasks (the task or an image). ``batch``: one batch's tasks.
-    ``owner``: one designer's tasks (None: everyone's); ``team``: only tasks shared with the team.
+    ``favourites``: starred tasks (or images); ``batch``: one batch's; ``owner``: one designer's
+    (None: everyone's); ``team``: the tasks shared with the team.
     """
     clauses, args, found = ["workspace = :workspace"], {"workspace": workspace}, False
     if query and query.strip():
@@ -93,17 +109,11 @@ def filters(
         if found and counting:
             clauses[0] = dialect.count_hint  # not the workspace index: the search's matches
     for column, allowed in (("mode", modes), ("state", states)):
-        chosen = [str(value) for value in allowed or []]
-        if chosen:
-            names = [f"{column}_{n}" for n in range(len(chosen))]
-            clauses.append(f"{column} IN ({', '.join(':' + name for name in names)})")
-            args.update(zip(names, chosen, strict=True))
+        _one_of(column, [str(value) for value in allowed or []], clauses, args)
     given = {"batch_id": batch, "since": since, "until": until, "owner": owner}
-    tests = {"batch_id": "batch_id = :batch_id", "since": "created_at >= :since"}
-    tests |= {"until": "created_at < :until", "owner": "owner = :owner"}
     for name, value in given.items():
         if value is not None:
-            clauses.append(tests[name])
+            clauses.append(_TESTS[name])
             args[name] = value
     if favourites:
         clauses.append(STARRED_SQL)  # word for word the partial index's condition

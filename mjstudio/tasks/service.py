@@ -159,16 +159,10 @@ class Studio:
             stored = self.store.find_submission(conn.workspace, submission)
             if stored is not None:
                 return stored
+        fields = {"parent_id": parent.id if parent else None, "parent_index": parent_index}
+        fields |= {"submission": submission, "owner": owner, **_batch_fields(batch)}
         record = TaskRecord.new(
-            conn.workspace,
-            {},
-            mode=task_input.mode,
-            state=RecordState.QUEUED,
-            parent_id=parent.id if parent else None,
-            parent_index=parent_index,
-            submission=submission,
-            owner=owner,
-            **_batch_fields(batch),
+            conn.workspace, {}, mode=task_input.mode, state=RecordState.QUEUED, **fields
         )
         request = self.request_for(conn, task_input, record.id)
         record.prompt = str(getattr(task_input, "prompt", None) or "")

@@ -29,6 +29,7 @@ import uvicorn
 
 from mjstudio.api.contract import CREATE_PATH, STATUS_PATH
 from mjstudio.sandbox import SandboxSettings, create_app
+from mjstudio.sandbox.__main__ import AnnouncingServer
 
 READY = "team provider ready at"
 FILES_PREFIX = "/files/"
@@ -218,19 +219,6 @@ def _replay(body: bytes) -> Any:
     return receive
 
 
-class _Announcing(uvicorn.Server):
-    """A uvicorn server that prints one line once it accepts connections."""
-
-    def __init__(self, config: uvicorn.Config, url: str) -> None:
-        super().__init__(config)
-        self.url = url
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            print(f"{READY} {self.url}", flush=True)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(prog="python -m tests.team.provider", description=__doc__)
@@ -258,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    _Announcing(config, f"http://127.0.0.1:{args.port}").run(sockets=[sock])
+    AnnouncingServer(config, f"{READY} http://127.0.0.1:{args.port}").run(sockets=[sock])
     return 0
 
 
