@@ -115,8 +115,6 @@ def filters(
         if value is not None:
             clauses.append(_TESTS[name])
             args[name] = value
-    if favourites:
-        clauses.append(STARRED_SQL)  # word for word the partial index's condition
-    if team:
-        clauses.append(SHARED_SQL)
+    # each word for word its partial index's condition
+    clauses += [clause for clause, on in ((STARRED_SQL, favourites), (SHARED_SQL, team)) if on]
     return Where(" AND ".join(clauses), args, found)
