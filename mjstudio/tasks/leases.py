@@ -91,6 +91,9 @@ class Leases(Database):
     ) -> list[TaskRecord]:
         """Claim up to ``limit`` due tasks nobody holds, oldest due first, for ``lease_s``."""
         now = time.time() if now is None else now
+        probe = f"SELECT seq FROM tasks WHERE {_DUE} AND {_FREE} LIMIT 1"
+        if not self._rows(probe, {"now": now}):
+            return []  # nothing to claim: no write (a tracker's pass when all is quiet)
         skip = "" if self.dialect.is_sqlite else " FOR UPDATE SKIP LOCKED"
         statement = (
             "UPDATE tasks SET lease_owner = :owner, lease_until = :until WHERE seq IN"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -122,6 +123,7 @@ REVISIONS = Path(__file__).resolve().parent / "revisions"
 KNOWN = ("0004", "0005")  # this release's Alembic revisions, oldest first
 HEAD = KNOWN[-1]
 _LOCK_KEY = 0x6D6A7374  # PostgreSQL advisory lock of an upgrade ("mjst")
+_ALEMBIC = threading.Lock()  # stores opened at once on threads of one process
 
 
 def _legacy_current(conn: sqlite3.Connection) -> bool:
@@ -208,5 +210,6 @@ def _upgrade(conn: Any) -> bool:
     config = Config()
     config.set_main_option("script_location", str(REVISIONS))
     config.attributes["connection"] = conn
-    command.upgrade(config, "head")
+    with _ALEMBIC:  # Alembic keeps its running context in module globals: one at a time
+        command.upgrade(config, "head")
     return True

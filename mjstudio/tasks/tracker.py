@@ -86,6 +86,7 @@ class Tracker:
         self.last_provider_ok: float | None = None  # when the provider last answered well
         self._lock = threading.Lock()
         self._busy: set[str] = set()  # records being polled or downloaded
+        self._wake_after: dict[str, float] = {}  # ...and when each is due next, once let go
         self._parked: dict[str, set[str]] = {}  # workspace -> downloads waiting for its key
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -184,10 +185,6 @@ class Tracker:
                     self._update(record.id, error=None, next_poll_at=now)
         except StoreUnavailable as exc:
             log.warning("parked tasks left to their next check: %s", exc)
-
-    def connection(self, workspace: str) -> Connection | None:
-        """The registered connection of a workspace."""
-        return self._conns.get(workspace)
 
     def _settle_unsent(self) -> None:
         """A task left 'creating' by a dead server may have reached the provider: unknown."""
@@ -297,10 +294,13 @@ class Tracker:
         """The work on a task is over: it is anyone's again when next due."""
         with self._lock:
             self._busy.discard(record_id)
+            when = self._wake_after.pop(record_id, None)
         try:
             self.store.release(record_id, self.server)
         except StoreUnavailable as exc:  # the lease runs out by itself
             log.warning("lease of %s left to run out: %s", record_id, exc)
+        if when is not None:
+            self._due_at(when)
 
     # ------------------------------------------------------------------ polling
 
@@ -385,8 +385,14 @@ class Tracker:
             self._update(record.id, **changes)
 
     def _update(self, record_id: str, **changes: Any) -> TaskRecord:
-        """Change a stored record; a next poll set sooner than the loop wakes wakes it."""
+        """Change a stored record; a next poll set sooner than the loop wakes wakes it (for a task
+        under way here, once ``_done`` lets its lease go: the loop would find it still held)."""
         record = self.store.update(record_id, **changes)
-        if changes.get("next_poll_at") is not None and record.needs_work:
-            self._due_at(changes["next_poll_at"])
+        when = changes.get("next_poll_at")
+        if when is not None and record.needs_work:
+            with self._lock:
+                if record_id in self._busy:
+                    self._wake_after[record_id] = when
+                    return record
+            self._due_at(when)
         return record
