@@ -307,7 +307,7 @@ class Campaign:
         ends = {r.id: SHOWS["unsure"] for r in [*sending, kill_mid]}
         ends |= {r.id: SHOWS["done"] for r in [*queued, kill_queued, elsewhere]}
         ended = settle(second.store, {i: i for i in ends}, lambda i, r: ends[i](r))
-        roles = second.tracker.running and not third.tracker.running
+        roles = second.tracker.running and third.tracker.running  # both track, sharing the work
         for studio in (second, third):
             studio.tracker.stop()
         settle(store, {r.id: r.id for r in sending}, lambda _, r: "answer" in (r.error or ""), 8)
@@ -321,7 +321,7 @@ class Campaign:
             "two studios on one folder": roles and once[elsewhere.prompt],
         }
         counts = [(c[p], got[p]) for p in once]
-        what = f"{len(ended)}/{len(ends)} ended; one tracker: {roles}; creates, results {counts}"
+        what = f"{len(ended)}/{len(ends)} ended; both tracking: {roles}; creates, results {counts}"
         self.cases += [("process", name, good, what) for name, good in cases.items()]
         self.ids += ends
 
