@@ -39,19 +39,25 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     Studio.forget(tmp_path)
 
 
+def open_page(
+    page: str | None = None, *, secrets: dict | None = None, user: dict | None = None
+) -> AppTest:
+    """Run frame.py once (optionally on one page), with these secrets and ``st.user``."""
+    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=30)
+    at.secrets.update(secrets or {})
+    if user is not None:
+        at.user = user
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 @pytest.fixture
 def app(data_dir) -> Callable[[str | None], AppTest]:
     """Open the studio (optionally on one page) and run it once."""
-
-    def open_page(page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=30)
-        at.run()
-        if page:
-            at.switch_page(page)
-            at.run()
-        assert not at.exception, at.exception
-        return at
-
     return open_page
 
 

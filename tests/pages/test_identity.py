@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import services
 from mjstudio.api.client import mask_key
-from tests.pages.conftest import ROOT, SCRIPT, button
+from tests.pages.conftest import SCRIPT, button, open_page
 from tests.pages.probes import walk
 
 AUTH = {
@@ -36,16 +36,7 @@ pytestmark = pytest.mark.usefixtures("framed")  # every run goes through frame.p
 
 def open_studio(secrets: dict | None = None, user: dict | None = None, page: str | None = None):
     """Run frame.py once with these secrets and st.user (optionally on one page)."""
-    at = AppTest.from_file(str(ROOT / "frame.py"), default_timeout=30)
-    at.secrets.update(secrets or {})
-    if user is not None:
-        at.user = user
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(page, secrets=secrets, user=user)
 
 
 def identity_probe():
