@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mjstudio.tasks.backend import sql
 from mjstudio.tasks.database import DB_NAME
-from mjstudio.tasks.leases import Leases
+from mjstudio.tasks.leases import LEASE_S, Leases
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.schema import (
     ACTIVE_SQL,
@@ -50,6 +50,10 @@ __all__ = ["DB_NAME", "BatchSummary", "StoreUnavailable", "TaskStore"]
 _UPLOAD_LINK = re.compile(r'(?:/api/uploads/|"' + re.escape(UPLOAD_REF) + r")([A-Za-z0-9_-]+)")
 _VALUES = ", ".join(":" + name for name in FIELD_NAMES)
 _INSERT = f"INTO tasks ({', '.join(FIELD_NAMES)}) VALUES ({_VALUES})"
+_INSERT_LEASED = (
+    f"INTO tasks ({', '.join(FIELD_NAMES)}, lease_owner, lease_until)"
+    f" VALUES ({_VALUES}, :lease_owner, :lease_until)"
+)
 _ID_CHUNK = 500  # ids per query of a set of ids (SQLite's variable limit is far above)
 IMAGE_INDEXES = range(4)  # a grid's images 0-3 (an upscale's single image is 0)
 _IN_BATCH = "workspace = :workspace AND batch_id = :batch_id"
@@ -89,14 +93,20 @@ class TaskStore(Leases):
 
     # ------------------------------------------------------------------ writes
 
-    def add(self, record: TaskRecord) -> TaskRecord:
+    def add(self, record: TaskRecord, lease_owner: str | None = None) -> TaskRecord:
         """Insert a new record (its updated_at set to now) and return it.
 
-        sqlalchemy.exc.IntegrityError when its id or (workspace, submission) is stored already.
+        ``lease_owner``: the record is stored claimed by that server for a lease period (other
+        servers leave it alone from its first moment). sqlalchemy.exc.IntegrityError when its id
+        or (workspace, submission) is stored already.
         """
         record.updated_at = record.updated_at or time.time()
+        values, statement = _row_values(record), f"INSERT {_INSERT}"
+        if lease_owner is not None:
+            values |= {"lease_owner": lease_owner, "lease_until": time.time() + LEASE_S}
+            statement = f"INSERT {_INSERT_LEASED}"
         with self._write() as conn:
-            self._run(conn, f"INSERT {_INSERT}", _row_values(record))
+            self._run(conn, statement, values)
         return record
 
     def add_once(self, record: TaskRecord) -> tuple[TaskRecord, bool]:

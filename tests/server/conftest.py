@@ -91,20 +91,16 @@ class Served:
         One being sent ("creating") is held by a live server elsewhere, as a real one is.
         """
         request = {"request_type": "callback", "input": {"mode": "text-to-image", "prompt": "p"}}
-        sending = state is RecordState.CREATING
         record = TaskRecord.new(
             self.conn.workspace,
             request,
             task_id=task_id,
-            state=RecordState.QUEUED if sending else state,
+            state=state,
             submitted_at=time.time(),
             next_poll_at=time.time() + 3600,
         )
-        store = self.studio.store
-        stored = store.add(record)
-        if sending and store.claim_create(stored.id, "elsewhere/1/sending", lease_s=3600):
-            stored = store.get(stored.id)
-        return stored
+        sender = "elsewhere/1/sending" if state is RecordState.CREATING else None
+        return self.studio.store.add(record, lease_owner=sender)
 
     def callback_url(self, record: TaskRecord) -> str:
         """The signed URL the provider would call back for a record."""

@@ -152,3 +152,12 @@ def test_a_clean_stop_or_a_dead_process_here_frees_leases_at_once(store: TaskSto
     store.claim_due("elsewhere/1/x", now=1000.0)  # nothing left to claim: held by gone
     assert store.free_dead_here() == 1
     assert [r.id for r in store.claim_due("elsewhere/1/x", now=1000.0)] == [polled.id]
+
+
+def test_a_task_stored_claimed_is_left_alone_from_its_first_moment(store: TaskStore) -> None:
+    sending = store.add(queued(1), lease_owner="elsewhere/1/x")
+    store.update(sending.id, state=RecordState.CREATING)
+    polled = store.add(running(2), lease_owner="elsewhere/1/x")
+    assert store.orphaned_creates() == []  # its server is sending it
+    assert store.claim_due("here", now=1000.0) == []  # and polling that one
+    assert store.lease_count("elsewhere/1/x") == 2 and polled.id
