@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from dataclasses import asdict
@@ -12,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mjstudio.config import workspace_id
 from mjstudio.tasks.record import TaskRecord
-from mjstudio.tasks.store import DB_NAME, TaskStore
+from mjstudio.tasks.sqlite import UNREACHABLE
+from mjstudio.tasks.store import DB_NAME, StoreUnavailable, TaskStore
 
 WS = "ws-one"
 KEY = "sk-live-very-secret-key-123456"
@@ -365,3 +367,16 @@ def test_an_older_file_gets_the_one_submission_rule(tmp_path: Path) -> None:
     first, _ = store.add_once(make(submission="s"))
     again, inserted = store.add_once(make(submission="s"))
     assert not inserted and again.id == first.id and store.count(WS) == 1
+
+
+def test_a_database_server_out_of_reach_is_a_plain_message(tmp_path: Path) -> None:
+    """A PostgreSQL server nobody answers for: opening works, each call says so plainly."""
+    with socket.socket() as probe:  # a loopback port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = TaskStore.open(tmp_path, f"postgresql://designer:s3cret-pw@127.0.0.1:{port}/team")
+    for call in (lambda: store.list(WS), lambda: store.add(make()), lambda: store.claim_due("me")):
+        with pytest.raises(StoreUnavailable) as caught:
+            call()
+        assert caught.value.reason == UNREACHABLE
+        assert "s3cret-pw" not in str(caught.value) and str(port) not in str(caught.value)
