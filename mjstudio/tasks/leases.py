@@ -181,20 +181,20 @@ class Leases(Database):
         now, least = time.time(), "min" if self.dialect.is_sqlite else "least"
         level = f"{least}(:burst, tokens + (:now - stamp) * :rate)"
         args: dict[str, Any] = {"name": name, "burst": burst, "now": now, "rate": rate}
+        take = (
+            f"UPDATE rate_buckets SET tokens = {level} - 1, stamp = :now"
+            f" WHERE name = :name AND {level} >= :need RETURNING tokens"
+        )
         with self._write() as conn:
-            conn.execute(sql(_NEW_BUCKET), args)
-            taken = conn.execute(
-                sql(
-                    f"UPDATE rate_buckets SET tokens = {level} - 1, stamp = :now"
-                    f" WHERE name = :name AND {level} >= :need RETURNING tokens"
-                ),  # fmt: skip
-                args | {"need": need},
-            ).first()
-            if taken is not None:
-                return 0.0
-            level_now = conn.execute(
-                sql(f"SELECT {level} FROM rate_buckets WHERE name = :name"), args
-            ).scalar_one()
+            for _ in range(2):  # the bucket is made full on its first use, then taken from
+                if self._run(conn, take, args | {"need": need}).first() is not None:
+                    return 0.0
+                found = self._run(
+                    conn, f"SELECT {level} FROM rate_buckets WHERE name = :name", args
+                )
+                if (level_now := found.scalar()) is not None:
+                    break
+                self._run(conn, _NEW_BUCKET, args)
         return max(0.001, (need - float(level_now)) / rate)
 
 
