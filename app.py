@@ -20,31 +20,59 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 from components import services, sitemap
-from mjstudio.config import SANDBOX_PREFIX
+from mjstudio.config import SANDBOX_PREFIX, Connection
 from mjstudio.server import embedded, nodelay
 from mjstudio.server.routes import studio_routes
-from mjstudio.tasks.service import Studio
 
 SETTINGS = services.settings()
 sitemap.serve_deep_links_through_the_frame()
 log = logging.getLogger("mjstudio.app")
-# What the first page run needs beyond app.py's own imports: imported in the background at
-# start-up, while the first browser is still loading Streamlit's frontend.
-WARM_UP = ("numpy", "PIL.Image", "streamlit.elements.lib.image_utils", "components.feed",
-           "components.params", "components.actions", "components.task_card")  # fmt: skip
+# What the first page run needs beyond app.py's own imports: imported by the start-up thread
+# after the tracker has started, while the first browser is still loading Streamlit's frontend.
+WARM_UP = ("numpy", "PIL.Image", "streamlit.elements.lib.image_utils", "components.identity",
+           "components.problems", "components.sidebar", "components.feed", "components.params",
+           "components.actions", "components.batch_send", "components.task_card")  # fmt: skip
 
 
-def _warm_up() -> None:
+def _studio():
+    from mjstudio.tasks.service import Studio  # the store and tracker: see _start
+
+    return Studio
+
+
+def _start(conns: list[Connection]) -> None:
+    """Open the store and start the tracker, then import what the first page run needs.
+
+    This runs on a thread of its own so that the server answers as soon as it listens: the
+    first browser spends a second loading Streamlit's frontend before its first page run,
+    which waits (Studio.shared's lock) only for whatever of this is left by then.
+    """
+    try:
+        _studio().shared(SETTINGS, conns)
+        log.info("tracker started; data folder %s", SETTINGS.folder)
+    except Exception:  # noqa: BLE001 - the pages and the health route open it again and report it
+        log.exception("the studio could not start; the pages will say why")
     for name in WARM_UP:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the page run imports it again and reports it
             log.exception("warming up %s failed", name)
+    _once_per_process_checks()
+
+
+def _once_per_process_checks() -> None:
+    """Streamlit's first element of a process checks whether it runs in a REPL (a walk over
+    every loaded module, about 0.1 s); done here, it is not paid by the first page run."""
+    from streamlit import delta_generator
+
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)
+    if check is not None:
+        check()  # under `streamlit run` it prints nothing
 
 
 @asynccontextmanager
 async def lifespan(_app):
-    """Start the studio's tracker with the server; stop it on shutdown."""
+    """Start the studio's tracker with the server (on its start-up thread); stop it on shutdown."""
     port = st.get_option("server.port")
     nodelay.enable_on_listeners(port)
     conns = []
@@ -55,18 +83,18 @@ async def lifespan(_app):
     configured = SETTINGS.connection()
     if configured and configured.base_url:
         conns.append(configured)
-    Studio.shared(SETTINGS, conns)
-    threading.Thread(target=_warm_up, name="mj-warm-up", daemon=True).start()
-    log.info("tracker started; data folder %s", SETTINGS.folder)
+    starter = threading.Thread(target=_start, args=(conns,), name="mj-start", daemon=True)
+    starter.start()
     yield
-    Studio.forget(SETTINGS.folder)
+    starter.join()
+    _studio().forget(SETTINGS.folder)
 
 
 app = st.App(
     "frame.py",
     lifespan=lifespan,
     routes=[
-        *studio_routes(lambda: Studio.shared(SETTINGS)),
+        *studio_routes(lambda: _studio().shared(SETTINGS)),
         embedded.mount_for(SETTINGS),
     ],
 )

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import identity, problems, session, sidebar, sitemap
 
-st.set_page_config(page_title="MJ Studio", page_icon="🎨", layout="wide")
+st.set_page_config(page_title="MJ Studio", page_icon=":material/palette:", layout="wide")
 identity.require_sign_in()  # with [auth] configured: nothing below runs for a signed-out visitor
 session.init()
 problems.new_run()

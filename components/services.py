@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from components import session
 from mjstudio.config import Connection, Settings
 from mjstudio.server import embedded
-from mjstudio.tasks.service import Studio
+
+if TYPE_CHECKING:
+    from mjstudio.tasks.service import Studio
 
 
 def secrets_map() -> dict:
@@ -30,6 +34,8 @@ def studio() -> Studio:
     Studio.shared is a dictionary lookup; a cache keyed by the settings would hash them on
     every call (a dozen times a page run).
     """
+    from mjstudio.tasks.service import Studio  # imported by the server's start-up thread
+
     return Studio.shared(settings())
 
 

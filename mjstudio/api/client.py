@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from PIL import Image
 
 from mjstudio.api.contract import (
     CREATE_PATH,
@@ -319,6 +318,8 @@ def same_origin(base: httpx.URL, target: httpx.URL) -> bool:
 
 def _check_pixels(data: bytes, max_pixels: int) -> None:
     """Refuse an image whose header declares more than ``max_pixels`` (nothing is decoded)."""
+    from PIL import Image  # here, not at import: the server's start-up path stays light
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

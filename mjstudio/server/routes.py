@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mjstudio.tasks.service import Studio
+if TYPE_CHECKING:  # the store and tracker are imported by the server's start-up thread
+    from mjstudio.tasks.service import Studio
 
 UPLOADS_PATH = "/api/uploads/{name}"
 CALLBACK_PATH = "/api/callback/{record_id}"
