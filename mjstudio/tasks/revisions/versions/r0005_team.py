@@ -11,13 +11,8 @@ Revises: 0004
 from alembic import op
 from sqlalchemy import inspect
 
-from mjstudio.tasks.schema import (
-    RATE_TABLE,
-    SCHEMA_VERSION,
-    TEAM_COLUMNS,
-    TEAM_INDEXES,
-    postgres_ddl,
-)
+from mjstudio.tasks import migrations
+from mjstudio.tasks.schema import RATE_TABLE, TEAM_COLUMNS, TEAM_INDEXES, postgres_ddl
 
 revision = "0005"
 down_revision = "0004"
@@ -27,11 +22,11 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
+    if bind.dialect.name == "sqlite":
+        migrations.to_5(bind.connection.driver_connection)
+        return
     have = {column["name"] for column in inspect(bind).get_columns("tasks")}
     added = {name: kind for name, kind in TEAM_COLUMNS.items() if name not in have}
     wanted = [f"ALTER TABLE tasks ADD COLUMN {name} {kind}" for name, kind in added.items()]
     for statement in (*wanted, *TEAM_INDEXES.values(), RATE_TABLE):
-        op.execute(statement if sqlite else postgres_ddl(statement))
-    if sqlite:
-        op.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        op.execute(postgres_ddl(statement))
