@@ -31,14 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.table import Row, markdown  # noqa: E402
 from mjstudio.mask.geometry import (  # noqa: E402
+    STROKE_TOLERANCE,
     Fit,
     MaskResult,
     areas_region,
     build_mask,
     mask_areas,
-    painted_region,
     to_image_pixels,
 )
+from mjstudio.mask.painting import _buffers, _stroke_of, _world_points  # noqa: E402
 from mjstudio.mask.shapes import path_offset  # noqa: E402
 
 SIZE = 1024
@@ -179,22 +180,32 @@ def rows(quick: bool = False) -> list[Row]:
 
 
 def halves(objects: list[dict], runs: int) -> None:
-    """Print the time of each step of build_mask."""
+    """Print the time of each step of build_mask, with the tolerances it uses."""
     fit = Fit.stretch(SIZE, SIZE, SIZE, SIZE)
     result = build_mask(objects, fit)
-    region = to_image_pixels(painted_region(objects), fit)
+    strokes = [_stroke_of(o) for o in objects]
+    batched = [o for o, s in zip(objects, strokes, strict=True) if s is not None]
+    found = [s for s in strokes if s is not None]
+    buffers = _buffers(batched, found, STROKE_TOLERANCE)
+    union = shapely.union_all(buffers)
+    region = to_image_pixels(union, fit)
     fresh = (result.areas, result.width, result.height, result.painted_fraction, result.region)
-    t_region, t_areas, t_png = interleaved(
-        [
-            lambda: to_image_pixels(painted_region(objects), fit),
-            lambda: mask_areas(region, SIZE, SIZE),
-            lambda: MaskResult(*fresh).png,  # png is cached per result
-        ],
-        runs,
-    )
-    print(f"  painted region       {t_region * 1000:8.1f} ms")
-    print(f"  mask areas           {t_areas * 1000:8.1f} ms")
-    print(f"mask PNG (on demand)   {t_png * 1000:8.1f} ms")
+    steps = {
+        "  strokes flattened": lambda: _world_points(batched, _matrices(found)),
+        "  + simplified, buffered": lambda: _buffers(batched, found, STROKE_TOLERANCE),
+        "  union": lambda: shapely.union_all(buffers),
+        "  clipped to the image": lambda: to_image_pixels(union, fit),
+        "  mask areas": lambda: mask_areas(region, SIZE, SIZE),
+        "mask PNG (on demand)": lambda: MaskResult(*fresh).png,  # png is cached per result
+    }
+    for name, t in zip(steps, interleaved(list(steps.values()), runs), strict=True):
+        print(f"{name:23s}{t * 1000:8.1f} ms")
+    points = shapely.get_num_coordinates(buffers).sum()
+    print(f"buffered strokes       {points:8d} points, union {shapely.get_num_coordinates(union)}")
+
+
+def _matrices(strokes: list[tuple]) -> np.ndarray:
+    return np.array([m for m, _ in strokes], dtype=float).reshape(-1, 6)
 
 
 def main() -> None:

@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 EMPTY_MESSAGE = "Paint the region to regenerate first."
+# How far (image px) a brush stroke's outline may move before the union: the API takes whole
+# pixels, so rounding moves every point up to 0.71 px anyway; fewer vertices, a faster union.
+STROKE_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -254,11 +257,16 @@ def build_mask(
     *,
     invert: bool = False,
     tolerance: float = 0.25,
+    stroke_tolerance: float = STROKE_TOLERANCE,
 ) -> MaskResult:
-    """From the canvas's `json_data` (or its objects) to a mask in source-image pixels."""
+    """From the canvas's `json_data` (or its objects) to a mask in source-image pixels. Brush
+    strokes are drawn with their outline moved by at most stroke_tolerance, the region is
+    simplified by at most tolerance (both in image px), then its points are rounded to whole
+    pixels (each moves up to 0.71 px)."""
     w, h = fit.natural_width, fit.natural_height
     check_source_size(w, h)
-    canvas_region = painted_region(_objects(objects))
+    canvas_px = min(fit.scale_x, fit.scale_y)  # canvas px per image px
+    canvas_region = painted_region(_objects(objects), stroke_tolerance * canvas_px)
     if canvas_region.is_empty or canvas_region.area <= 0:
         raise MaskError(EMPTY_MESSAGE)
     region = to_image_pixels(canvas_region, fit)

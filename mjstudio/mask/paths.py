@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 SEGMENT_PX = 3.0  # curves are flattened into chords about this long
 _CODES = {op: code for code, ops in enumerate(("Mm", "Ll", "Qq", "Cc", "Zz")) for op in ops}
 _M, _L, _Q, _C, _Z = range(5)
+_first, _rest = itemgetter(0), itemgetter(slice(1, None))  # a command's letter, its values
 
 
 @dataclass(frozen=True)
@@ -43,21 +45,19 @@ class Flat:
 
 def _commands(paths: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes (-1 unknown), arguments padded to 6 columns, and the path of every command.
-    (Chained, not sliced: no Python object is made per command.)"""
+    (Read by iterators in C: no Python-level step per command or value.)"""
     cmds = list(chain.from_iterable(paths))
+    count = len(cmds)
     pid = np.repeat(np.arange(len(paths)), list(map(len, paths)))
-    lens = np.fromiter(map(len, cmds), dtype=np.int64, count=len(cmds))
-    items = np.array(list(chain.from_iterable(cmds)) or [0], dtype=object)
-    at = np.cumsum(lens) - lens  # where each command's letter is among the items
-    codes = np.array([_CODES.get(op, -1) for op in items[at].tolist()], dtype=np.int64)
-    is_value = np.ones(len(items), dtype=bool)
-    is_value[at] = False
-    values = items[is_value].astype(float) if len(cmds) else np.zeros(0)
-    row = np.repeat(np.arange(len(cmds)), lens - 1)
-    col = np.arange(len(values)) - np.repeat(at - np.arange(len(cmds)), lens - 1)
-    args = np.zeros((len(cmds), 6))
-    keep = col < 6
-    args[row[keep], col[keep]] = values[keep]
+    sizes = np.fromiter(map(len, cmds), dtype=np.int64, count=count) - 1  # values per command
+    letters = map(_first, cmds)
+    codes = np.fromiter(map(_CODES.get, letters, repeat(-1)), dtype=np.int64, count=count)
+    values = np.fromiter(chain.from_iterable(map(_rest, cmds)), dtype=float, count=int(sizes.sum()))
+    at = np.cumsum(sizes) - sizes  # where each command's values start
+    args = np.zeros((count, 6))
+    for col in range(6):
+        has = sizes > col
+        args[has, col] = values[at[has] + col]
     return codes, args, pid
 
 
@@ -67,11 +67,12 @@ def _normalised(
     """A move to (0, 0) before paths that do not start with M; unknown commands dropped."""
     first = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1]]) if len(pid) else pid
     needs = first[codes[first] != _M]
-    codes = np.insert(codes, needs, _M)
-    args = np.insert(args, needs, 0.0, axis=0)
-    pid = np.insert(pid, needs, pid[needs])
+    if len(needs):
+        codes = np.insert(codes, needs, _M)
+        args = np.insert(args, needs, 0.0, axis=0)
+        pid = np.insert(pid, needs, pid[needs])
     known = codes >= 0
-    return codes[known], args[known], pid[known]
+    return (codes, args, pid) if known.all() else (codes[known], args[known], pid[known])
 
 
 def _segments(codes: np.ndarray, args: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -91,30 +92,34 @@ def _segments(codes: np.ndarray, args: np.ndarray) -> tuple[np.ndarray, ...]:
 def bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, t: np.ndarray):
     """Points of cubic Beziers (rows of control points) at parameters t, vectorised."""
     u, t = 1.0 - t[..., None], t[..., None]
-    return u**3 * p0 + 3 * u * u * t * p1 + 3 * u * t * t * p2 + t**3 * p3
+    uu, tt = u * u, t * t
+    return uu * u * p0 + 3 * uu * t * p1 + 3 * u * tt * p2 + tt * t * p3
 
 
-def _curve_extent(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds (lo, hi) of cubics (rows x0 y0 x1 y1 x2 y2 x3 y3), as getBoundsOfCurve finds
-    them: the end points and the points where a coordinate's derivative is zero."""
-    lo, hi = np.empty((len(curves), 2)), np.empty((len(curves), 2))
+def _curve_extent(
+    p0: np.ndarray, c1: np.ndarray, c2: np.ndarray, p3: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds (lo, hi) of cubics (rows of control points), as getBoundsOfCurve finds them: the
+    end points and the points where a coordinate's derivative is zero. A curve lies within
+    its control points' range, so only a coordinate whose middle control points reach past
+    its ends is solved for."""
+    lo, hi = np.minimum(p0, p3), np.maximum(p0, p3)
+    row, k = np.nonzero((np.minimum(c1, c2) < lo) | (np.maximum(c1, c2) > hi))
+    a0, a1, a2, a3 = (p[row, k] for p in (p0, c1, c2, p3))
+    b = 6 * a0 - 12 * a1 + 6 * a2
+    a = -3 * a0 + 9 * a1 - 9 * a2 + 3 * a3
+    c = 3 * a1 - 3 * a0
     with np.errstate(divide="ignore", invalid="ignore"):
-        for k in (0, 1):
-            a0, a1, a2, a3 = (curves[:, i + k] for i in (0, 2, 4, 6))
-            b = 6 * a0 - 12 * a1 + 6 * a2
-            a = -3 * a0 + 9 * a1 - 9 * a2 + 3 * a3
-            c = 3 * a1 - 3 * a0
-            root = np.sqrt(b * b - 4 * c * a)
-            flat = np.abs(a) < 1e-12
-            values = [a0, a3]
-            for t in (
-                np.where(flat, -c / b, (-b + root) / (2 * a)),
-                np.where(flat, 0, (-b - root) / (2 * a)),
-            ):
-                t = np.where((t > 0) & (t < 1), t, 0.0)
-                u = 1.0 - t
-                values.append(u**3 * a0 + 3 * u * u * t * a1 + 3 * u * t * t * a2 + t**3 * a3)
-            lo[:, k], hi[:, k] = np.minimum.reduce(values), np.maximum.reduce(values)
+        root = np.sqrt(b * b - 4 * c * a)
+        flat = np.abs(a) < 1e-12
+        for t in (
+            np.where(flat, -c / b, (-b + root) / (2 * a)),
+            np.where(flat, 0, (-b - root) / (2 * a)),
+        ):
+            t = np.where((t > 0) & (t < 1), t, 0.0)
+            u = 1.0 - t
+            value = u**3 * a0 + 3 * u * u * t * a1 + 3 * u * t * t * a2 + t**3 * a3
+            lo[row, k], hi[row, k] = np.minimum(lo[row, k], value), np.maximum(hi[row, k], value)
     return lo, hi
 
 
@@ -125,7 +130,7 @@ def _offsets(
     p0, _, _, end, curve, _, start = seg
     line = (codes == _L)[:, None]
     second = np.where((codes == _Q)[:, None], args[:, :2], args[:, 2:4])  # Q bounds as (q, q)
-    curve_lo, curve_hi = _curve_extent(np.hstack([p0, args[:, :2], second, end]))
+    curve_lo, curve_hi = _curve_extent(p0, args[:, :2], second, end)
     curve = curve[:, None]
     lo = np.where(line, np.minimum(start, end), np.where(curve, curve_lo, np.inf))
     hi = np.where(line, np.maximum(start, end), np.where(curve, curve_hi, -np.inf))
@@ -140,19 +145,34 @@ def _offsets(
     return centre
 
 
+def _points(seg: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The drawn points, chords about SEGMENT_PX long along curves, and each one's command.
+    A command's last point is its end point as given; only those before it are computed."""
+    p0, c1, c2, p3, curve, _, _ = seg
+    length = sum(np.hypot(*(b - a).T) for a, b in ((p0, c1), (c1, c2), (c2, p3)))
+    n = np.where(curve, np.clip(np.ceil(length / SEGMENT_PX), 1, 64), 1).astype(np.int64)
+    row = np.repeat(np.arange(len(n)), n)
+    points = p3[row]
+    inner = np.flatnonzero(n > 1)
+    if len(inner):
+        m = n[inner] - 1  # points before the end
+        at = np.repeat(np.cumsum(n)[inner] - n[inner], m)  # where each command's points start
+        step = np.arange(len(at)) - np.repeat(np.cumsum(m) - m, m)
+        r = np.repeat(inner, m)
+        points[at + step] = bezier(p0[r], c1[r], c2[r], p3[r], (step + 1) / n[r])
+    return points, row
+
+
 def flatten(paths: Sequence[Sequence[Any]]) -> Flat:
     """Many Fabric paths flattened at once (see the module docstring for the rules)."""
     codes, args, pid = _normalised(*_commands(paths))
     seg = _segments(codes, args)
-    p0, c1, c2, p3, curve, sub, _ = seg
-    length = sum(np.hypot(*(b - a).T) for a, b in ((p0, c1), (c1, c2), (c2, p3)))
-    n = np.where(curve, np.clip(np.ceil(length / SEGMENT_PX), 1, 64), 1).astype(np.int64)
-    row = np.repeat(np.arange(len(codes)), n)
-    t = (np.arange(len(row)) - np.repeat(np.cumsum(n) - n, n) + 1) / n[row]
+    sub = seg[5]
+    points, row = _points(seg)
     closed = np.zeros(int(sub[-1]) + 1 if len(sub) else 0, dtype=bool)
     closed[sub[codes == _Z]] = True
     return Flat(
-        points=bezier(p0[row], c1[row], c2[row], p3[row], t),
+        points=points,
         point_subpath=sub[row],
         subpath_path=pid[codes == _M],
         closed=closed,

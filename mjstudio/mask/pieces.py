@@ -27,7 +27,9 @@ def snap(geoms: np.ndarray) -> np.ndarray:
     ring by cutting it at the crossing, which is no grid point.)"""
     rounded = shapely.transform(geoms, np.rint)
     broken = ~shapely.is_valid(rounded)
-    repaired = shapely.make_valid(geoms[broken], method="structure", keep_collapsed=False)
+    repaired = geoms[broken]
+    bad = ~shapely.is_valid(repaired)  # most pieces were valid before rounding
+    repaired[bad] = shapely.make_valid(repaired[bad], method="structure", keep_collapsed=False)
     with np.errstate(all="ignore"):  # GEOS trips float flags on subnormal coordinates
         # First to floating precision: a clip of a piece snapped before keeps that piece's
         # grid, and GEOS leaves a geometry already "on" the grid as it is.
@@ -78,9 +80,12 @@ def _cut(polys: np.ndarray) -> np.ndarray:
     if not len(polys):
         return polys
     axes, lines = cut_lines(polys)
-    out = [Polygon(p.exterior) for p in polys[axes < 0]]
-    for poly, axis, c in zip(polys[axes >= 0], axes[axes >= 0], lines[axes >= 0], strict=True):
-        x0, y0, x1, y1 = np.asarray(poly.bounds) + (-1, -1, 1, 1)
+    out = list(shapely.polygons(shapely.get_exterior_ring(polys[axes < 0])))
+    cut = axes >= 0
+    reach = (shapely.bounds(polys[cut]) + (-1, -1, 1, 1)).tolist()
+    for poly, axis, c, (x0, y0, x1, y1) in zip(
+        polys[cut], axes[cut].tolist(), lines[cut].tolist(), reach, strict=True
+    ):
         halves = (
             ((x0, y0, c, y1), (c, y0, x1, y1)) if axis == 0 else ((x0, y0, x1, c), (x0, c, x1, y1))
         )
