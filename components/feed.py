@@ -4,9 +4,12 @@ A page run draws the feed's finished cards where they belong and leaves a slot f
 one. One fragment (``_live``) fills the slots and reruns every REFRESH_S while a task runs: it
 asks the store for the latest updated_at of those records (one indexed query), reads them again
 only when it moved, and redraws only those cards; the finished cards are outside it and never
-redrawn by the timer. When a running
-task finishes (or is gone) the fragment asks for one full run, which draws it as a finished card
-and, when nothing runs any more, leaves no timer at all.
+redrawn by the timer. A task this server stores done does not wait for the timer: the tracker
+tells the fragment, which the session reruns at once (components/wakeup.py). A running task that
+finished (or is gone) is drawn finished in its slot, its images shown at once, and the fragment
+asks for one full run a moment later (at once where no server can be asked, as in AppTest): it
+draws the task as a finished card outside the fragment and, when nothing runs any more, leaves
+no timer at all.
 
 A Streamlit fragment clears what a rerun of it does not draw again, so a running card is drawn
 on every tick; it is small (header, state line, lineage), and it shows the elapsed time.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import board, problems, records, services, session, task_card, team, viewer
+from components import board, problems, records, services, session, task_card, team, viewer, wakeup
 from mjstudio.tasks.record import TaskRecord
 
 REFRESH_S = 0.3
@@ -56,6 +59,8 @@ def render(where: str) -> None:
             slots = _draw(shown, where)
         if slots:
             st.fragment(run_every=REFRESH_S)(_live)(where, slots)
+        else:
+            wakeup.forget(where)
         viewer.show(where, [r.id for r in shown])
 
 
@@ -73,8 +78,10 @@ def _draw(shown: list[TaskRecord], where: str) -> dict[str, DeltaGenerator]:
 def _live(where: str, slots: dict[str, DeltaGenerator]) -> None:
     """The fragment: the running cards, each in its slot; a full run once one is done."""
     with problems.store_guard():
+        wakeup.watch(where, list(slots))  # a change this server stores reruns it at once
         current = _running(where, list(slots))
-        if len(current) < len(slots) or not all(records.is_live(r) for r in current):
+        done = len(current) < len(slots) or not all(records.is_live(r) for r in current)
+        if done and not wakeup.full_run(after_s=REFRESH_S):  # after this run has shown it
             st.rerun()  # finished or deleted: a full run draws it once, outside the timer
         for record in current:
             with slots[record.id]:

@@ -166,6 +166,7 @@ def split_grid(data: bytes) -> list[bytes]:
 
 THUMB_SIDE = 512  # a grid image is 466 CSS px wide on a 1440x900 screen (wide layout)
 THUMB_MAX_BYTES = 36_000  # four of them, one 2x2 grid, stay under 150 KB
+THUMB_REDUCING_GAP = 1.0  # halve by pixel block averages first: 1 ms, not 15 (1024 px), same look
 _THUMB_QUALITIES = (82, 76, 70, 62, 54, 46, 38)
 SHOWN_FORMATS = ("JPEG", "PNG")  # what Streamlit's st.image serves as it is, not re-encoded
 _SHOWN_MAX_BYTES = 200_000  # a JPEG/PNG display copy larger than this is made again
@@ -180,7 +181,7 @@ def thumbnail(data: bytes, max_side: int = THUMB_SIDE, *, max_width: int | None 
     img = _open(data)
     if max_width is not None and img.width > max_width:
         max_side = min(max_side, max(1, max_width * max(img.size) // img.width))
-    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=THUMB_REDUCING_GAP)
     if "A" in img.getbands() or "transparency" in img.info:
         return _png(img.convert("RGBA"))
     img = img.convert("RGB")

@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image
 
 from mjstudio.api.contract import TaskRequest, TaskState
-from mjstudio.sandbox.callbacks import deliver
+from mjstudio.api.fence import FencePolicy
+from mjstudio.sandbox.callbacks import TIMEOUT_S, client_for, deliver
 from mjstudio.sandbox.fetch import DEFAULT_FENCE
 from mjstudio.sandbox.jobs import JobContext, TaskFailure, render
 from mjstudio.sandbox.ledger import SandboxLedger, SandboxTask, now_ms
@@ -213,6 +214,7 @@ class Sandbox:
     def _schedule_callback(self, record: SandboxTask) -> None:
         if not record.callback_url or record.callback_sent or self._closed:
             return
+        client_for(self._fence(record.callback_url), TIMEOUT_S)  # made now, not when it is due
         delay = max(0.0, ((record.complete_ms or 0) - now_ms()) / 1000)
         timer = threading.Timer(delay, self._callback, args=(record,))
         timer.daemon = True
@@ -224,13 +226,16 @@ class Sandbox:
         base = self.settings.public_base_url or record.base_url
         data = record.status_data(max(now_ms(), record.complete_ms or 0), base)
         url = record.callback_url or ""
-        fence = self.settings.fence_for(url) or DEFAULT_FENCE
-        if not deliver(url, data, self.settings.callback_attempts, fence=fence):
+        if not deliver(url, data, self.settings.callback_attempts, fence=self._fence(url)):
             log.warning("callback for task %s given up", record.task_id)
         if not self._closed:
             self.store.update(record, callback_sent=True)
         with self._lock:
             self._timers.pop(record.task_id, None)
+
+    def _fence(self, url: str) -> FencePolicy:
+        """The outbound policy a callback to ``url`` is sent under."""
+        return self.settings.fence_for(url) or DEFAULT_FENCE
 
     def _resume(self) -> None:
         now = now_ms()

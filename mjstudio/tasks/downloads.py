@@ -116,19 +116,27 @@ def download_results(
 ) -> tuple[list[str], list[str]]:
     """Download, check and save a record's results: (files, thumbs); DownloadFailed otherwise.
 
-    The images of a task are fetched side by side, then checked and reduced side by side.
+    The images of a task are fetched side by side, each checked and reduced as soon as it has
+    arrived (while the others are still on their way).
     """
+    urls = record.result_urls
+    if not urls:
+        raise DownloadFailed("The provider reported success but sent no result URLs.")
+    if len(urls) == 1 and record.mode != "upscale":  # one 2x2 grid: its four quarters
+        grid = _fetched(client, urls[0])
+        _check_pixels(grid)
+        prepared = list(_images().map(_prepared, _decoded(images.split_grid, grid)))
+    else:
+        prepared = list(_images().map(lambda url: _prepared(_fetched(client, url)), urls))
+    return save_results(store, record, prepared)
+
+
+def _fetched(client: MJClient, url: str) -> bytes:
+    """One result file's bytes; DownloadFailed saying why not."""
     try:
-        blobs = list(_images().map(client.download, record.result_urls))
+        return client.download(url)
     except MJError as exc:
         raise DownloadFailed(f"{exc.title}: {exc.message}") from None
-    if not blobs:
-        raise DownloadFailed("The provider reported success but sent no result URLs.")
-    if len(blobs) == 1 and record.mode != "upscale":
-        _check_pixels(blobs[0])
-        blobs = _decoded(images.split_grid, blobs[0])
-    prepared = list(_images().map(_prepared, blobs))
-    return save_results(store, record, prepared)
 
 
 def _images() -> ThreadPoolExecutor:

@@ -231,7 +231,8 @@ class Studio:
     _callback_lock = threading.Lock()  # one final status per task, even from racing callbacks
 
     def receive_callback(self, record_id: str, sig: str, data: Any) -> bool:
-        """Record a provider's final status of a task once, then wake the tracker.
+        """Record a provider's final status of a task once, then wake the tracker (and the
+        pages showing the task, when it failed: there is nothing to download).
 
         False, changing nothing, for a bad signature, a status that is not final or names
         another task id, a record without a task id (never sent, or unknown) and a record
@@ -247,8 +248,10 @@ class Studio:
                 return False
             if not status.is_final or record.is_final:
                 return record.is_final and record.state.value == status.state.value
-            self.store.update(record_id, **_final_changes(status))
-        self.tracker.wake()
+            stored = self.store.update(record_id, **_final_changes(status))
+        self.tracker.wake()  # a success is downloaded at once, on the download lane...
+        if not stored.needs_work:  # ...a failure is done: a page showing it draws it at once
+            self.tracker.changes.changed(record_id)
         return True
 
     def callback_signed(self, record_id: str, sig: str) -> bool:

@@ -31,6 +31,7 @@ from mjstudio.api.contract import TaskRequest, TaskStatus
 from mjstudio.api.errors import MJError
 from mjstudio.config import Connection
 from mjstudio.tasks import downloads, polling
+from mjstudio.tasks.changes import Changes
 from mjstudio.tasks.clients import ClientPool
 from mjstudio.tasks.creates import CREATE_WORKERS, CreateLane
 from mjstudio.tasks.learned import Learned
@@ -44,7 +45,6 @@ from mjstudio.tasks.store import StoreUnavailable, TaskStore
 log = logging.getLogger("mjstudio.tasks.tracker")
 
 SLOW_POLL_S = polling.SLOW_POLL_S
-CALLBACK_SAFETY_POLL_S = polling.CALLBACK_SAFETY_POLL_S
 WAITING_FOR_KEY = polling.WAITING_FOR_KEY
 STORE_RETRY_S = 5.0  # the data folder is full or read-only: look again this often
 RECHECK_S = 2.0  # look at the store this often anyway (another process may have changed it)
@@ -79,6 +79,7 @@ class Tracker:
         self.server = self.keeper.server  # the owner of this tracker's leases
         self.budgets = Budgets(budget or Budget(), shared=store.take_token)
         self.learned = Learned(store)
+        self.changes = Changes()  # who hears at once of what this tracker stores (live pages)
         self._statuses = StatusPoller(self.budgets, concurrency)
         self._lane = CreateLane(
             store, self._clients, self.budgets, self._first_poll, self._due_at, self.server
@@ -218,10 +219,8 @@ class Tracker:
         self.last_provider_ok = time.time()
         plan = conn.schedule(request.input.speed)
         expected = self.learned.expected(request.input.mode, request.input.speed)
-        if request.request_type == "callback":
-            first = CALLBACK_SAFETY_POLL_S
-        else:
-            first = next_poll_in(0.0, 0, plan, expected)
+        callback = request.request_type == "callback"  # the provider calls: a safety poll only
+        first = polling.CALLBACK_SAFETY_POLL_S if callback else next_poll_in(0.0, 0, plan, expected)
         return first, expected.mid_s if expected else plan.expected_s
 
     # ------------------------------------------------------------------ the loop
@@ -386,10 +385,13 @@ class Tracker:
 
     def _update(self, record_id: str, **changes: Any) -> TaskRecord:
         """Change a stored record; a next poll set sooner than the loop wakes wakes it (for a task
-        under way here, once ``_done`` lets its lease go: the loop would find it still held)."""
+        under way here, once ``_done`` lets its lease go: the loop would find it still held).
+        A record done with is told to whoever listens for it (a live page)."""
         record = self.store.update(record_id, **changes)
         when = changes.get("next_poll_at")
-        if when is not None and record.needs_work:
+        if not record.needs_work:
+            self.changes.changed(record_id)
+        elif when is not None:
             with self._lock:
                 if record_id in self._busy:
                     self._wake_after[record_id] = when
