@@ -150,9 +150,14 @@ class Settings:
         )
 
     def sandbox_connection(self, base_url: str, api_key: str) -> Connection:
-        """The connection to the embedded sandbox served at ``base_url``."""
+        """The connection to the embedded sandbox served at ``base_url``: in callback mode when
+        MJ_REQUEST_TYPE=callback and MJSTUDIO_PUBLIC_URL say so, as a configured provider is."""
         return self._connection(
-            base_url=base_url, api_key=api_key, sandbox_latency=self.sandbox_latency_s
+            base_url=base_url,
+            api_key=api_key,
+            sandbox_latency=self.sandbox_latency_s,
+            request_type=self.request_type,
+            callback_base=self.public_url,
         )
 
     def _connection(self, **fields_: Any) -> Connection:

@@ -43,6 +43,14 @@ def test_the_connection_carries_the_settings_and_hides_the_key(tmp_path: Path) -
     assert Settings.load(environ={}, data_dir=tmp_path).connection() is None
 
 
+def test_the_sandbox_connection_follows_the_callback_settings(tmp_path: Path) -> None:
+    env = {"MJ_REQUEST_TYPE": "callback", "MJSTUDIO_PUBLIC_URL": "http://127.0.0.1:8501/"}
+    conn = Settings.load(environ=env, data_dir=tmp_path).sandbox_connection("http://s", "k")
+    assert (conn.request_type, conn.callback_base) == ("callback", "http://127.0.0.1:8501")
+    plain = Settings.load(environ={}, data_dir=tmp_path).sandbox_connection("http://s", "k")
+    assert (plain.request_type, plain.callback_base) == (DEFAULT_REQUEST_TYPE, None)
+
+
 def test_the_data_folder_defaults_to_xdg_then_home(tmp_path: Path) -> None:
     explicit = Settings.load(environ={"MJSTUDIO_DATA_DIR": str(tmp_path / "explicit")})
     assert explicit.data_dir == tmp_path / "explicit"
