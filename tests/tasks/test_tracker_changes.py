@@ -5,6 +5,8 @@ leaves it running. The listeners themselves: by key, lapsing, dropped when gone 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,7 +50,10 @@ def _sent(studio: Studio, conn: Connection, prompt: str) -> TaskRecord:
     return wait_record(studio.store, record.id, lambda r: r.task_id is not None)
 
 
-def test_a_page_hears_of_a_callback_success_once_its_results_are_stored(tmp_path):
+@contextmanager
+def _heard_callback(tmp_path) -> Iterator[tuple[str, Studio, TaskRecord, Heard, str]]:
+    """A task sent in callback mode with a page listening for it: (provider URL, studio,
+    record, listener, callback signature); the tracker is stopped afterwards."""
     with load_provider(LoadConfig(delay_s=0.01)) as (url, _):
         conn = Connection(url, KEY, request_type="callback", callback_base="http://127.0.0.1:9")
         studio = _studio(tmp_path, conn)
@@ -56,32 +61,28 @@ def test_a_page_hears_of_a_callback_success_once_its_results_are_stored(tmp_path
             record = _sent(studio, conn, "call me")
             heard = Heard(studio.store)
             studio.tracker.changes.listen("page", [record.id], heard)
-            urls = [f"{url}/r/{record.task_id}-{n}.png" for n in range(1, 5)]
-            data = {"taskId": record.task_id, "state": "success", "resultUrls": urls}
             sig = record.request["callback_url"].rsplit("sig=", 1)[1]
-            assert studio.receive_callback(record.id, sig, data)
-            assert heard.told.wait(20)
-            wait_record(studio.store, record.id, lambda r: r.downloaded)
+            yield url, studio, record, heard, sig
         finally:
             studio.tracker.stop()
+
+
+def test_a_page_hears_of_a_callback_success_once_its_results_are_stored(tmp_path):
+    with _heard_callback(tmp_path) as (url, studio, record, heard, sig):
+        urls = [f"{url}/r/{record.task_id}-{n}.png" for n in range(1, 5)]
+        data = {"taskId": record.task_id, "state": "success", "resultUrls": urls}
+        assert studio.receive_callback(record.id, sig, data)
+        assert heard.told.wait(20)
+        wait_record(studio.store, record.id, lambda r: r.downloaded)
     assert len(heard.records) == 1  # not for the success stored without its images
     assert heard.records[0].downloaded and len(heard.records[0].thumbs) == 4
 
 
 def test_a_failure_a_callback_brings_is_heard_before_the_callback_is_answered(tmp_path):
-    with load_provider(LoadConfig(delay_s=0.01)) as (url, _):
-        conn = Connection(url, KEY, request_type="callback", callback_base="http://127.0.0.1:9")
-        studio = _studio(tmp_path, conn)
-        try:
-            record = _sent(studio, conn, "call me")
-            heard = Heard(studio.store)
-            studio.tracker.changes.listen("page", [record.id], heard)
-            data = {"taskId": record.task_id, "state": "failed", "failCode": "BANNED"}
-            sig = record.request["callback_url"].rsplit("sig=", 1)[1]
-            assert studio.receive_callback(record.id, sig, data)
-            assert [r.state for r in heard.records] == [RecordState.FAILED]
-        finally:
-            studio.tracker.stop()
+    with _heard_callback(tmp_path) as (_, studio, record, heard, sig):
+        data = {"taskId": record.task_id, "state": "failed", "failCode": "BANNED"}
+        assert studio.receive_callback(record.id, sig, data)
+        assert [r.state for r in heard.records] == [RecordState.FAILED]
 
 
 def test_polls_that_leave_a_task_running_tell_nobody(tmp_path):
