@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from components import problems, services, team
+from components.row_action import Action
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.store import BatchSummary
 
@@ -60,6 +61,23 @@ def star_button(record: TaskRecord, index: int | None = None, *, where: str) -> 
         args=(record.id, index, not starred),
     )
     return starred
+
+
+def star_action(record: TaskRecord, *, where: str) -> Action:
+    """The task's star as a board row's action (the same key where Streamlit draws it)."""
+    starred = is_starred(record)
+
+    def toggle() -> None:
+        _set(record.id, None, not starred)
+        st.rerun()
+
+    return Action(
+        "star",
+        "★" if starred else "☆",
+        toggle,
+        help=f"{'Unstar' if starred else 'Star'} this task",
+        key=f"{where}:{record.id}:star",
+    )
 
 
 # ---------------------------------------------------------------------- batches

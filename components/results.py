@@ -105,6 +105,11 @@ def when(ts: float | None) -> str:
 
 def lineage(record: TaskRecord) -> str:
     """Where the task came from, what was made from it and its task id (escaped Markdown)."""
+    return plain(lineage_text(record))
+
+
+def lineage_text(record: TaskRecord) -> str:
+    """Where the task came from, what was made from it and its task id (plain text)."""
     parts = []
     if record.parent_id:
         made_from = parent(record)
@@ -120,4 +125,4 @@ def lineage(record: TaskRecord) -> str:
         parts.append("made here: " + ", ".join(labels))
     if record.task_id:
         parts.append(f"task id {record.task_id}")
-    return plain(" · ".join(parts))
+    return " · ".join(parts)

@@ -17,11 +17,12 @@ import streamlit as st
 
 from components import actions, board, display, results, session, task_status, viewer
 from components.plain import plain
+from components.row_action import Action, draw_buttons
 from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
 from mjstudio.tasks.record import TaskRecord
 
-Bar = Callable[[TaskRecord], None]
+Bar = Callable[[TaskRecord], list[Action]]
 
 
 def render(
@@ -29,7 +30,7 @@ def render(
 ) -> None:
     """Draw one task: a board row, or a bordered card when large cards are chosen.
 
-    ``bar`` draws the page's own actions for the task (History's Open, Delete...).
+    ``bar`` gives the page's own actions for the task (History's Open, Delete...).
     """
     if not session.large_cards():
         board.row(record, where=where, bar=bar)
@@ -42,7 +43,7 @@ def render(
             task_status.render(record, where=where)
         _lineage(record)
     if bar is not None:
-        bar(record)
+        draw_buttons(bar(record))
 
 
 def _header(record: TaskRecord) -> None:

@@ -136,8 +136,13 @@ def download_again(record: TaskRecord, *, where: str) -> None:
         icon=":material/download:",
         help="Fetch this task's images from the provider again (no new charge)",
     ):
-        services.studio().download_again(record.id)
-        st.rerun()
+        fetch_again(record)
+
+
+def fetch_again(record: TaskRecord) -> None:
+    """Fetch the task's results from the provider once more (no new charge), then run again."""
+    services.studio().download_again(record.id)
+    st.rerun()
 
 
 def _failure(record: TaskRecord) -> None:

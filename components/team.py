@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from components import identity, services
+from components.row_action import Action
 from mjstudio.tasks.record import TaskRecord
 
 MINE, TEAM = "Mine", "Team"
@@ -64,6 +65,20 @@ def share_button(record: TaskRecord, where: str) -> None:
     if st.button(label, key=f"{where}:{record.id}:share", type="tertiary", icon=icon, help=tip):
         services.studio().store.set_shared(record.id, not record.shared)
         st.rerun()
+
+
+def share_action(record: TaskRecord, where: str) -> list[Action]:
+    """ "Share with team" (or "Shared": stop sharing) as a row action on the owner's own task."""
+    if owner() is None or not is_mine(record):
+        return []
+    label = "Shared ✓" if record.shared else "Share with team"
+    tip = "Stop showing it to the team" if record.shared else "Show it in the team's Team view"
+
+    def toggle() -> None:
+        services.studio().store.set_shared(record.id, not record.shared)
+        st.rerun()
+
+    return [Action("share", label, toggle, help=tip, key=f"{where}:{record.id}:share")]
 
 
 def boards(store: Any, workspace: str, limit: int) -> list:

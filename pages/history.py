@@ -9,6 +9,7 @@ import datetime as dt
 import streamlit as st
 
 from components import actions, board, favourites, records, services, task_card, team, viewer
+from components.row_action import Action
 from mjstudio.api.contract import MODES
 from mjstudio.tasks.record import RecordState, TaskRecord
 
@@ -52,29 +53,50 @@ else:
     st.caption(f"{total} task(s) · page {page_no} of {pages}")
 
 
-def history_bar(record: TaskRecord) -> None:
-    """History's actions on a task: open it in its page, reuse, re-run, delete."""
-    key = f"history-actions-{record.id}"
-    with st.container(horizontal=True, key=key, gap="xxsmall", width="content"):
-        favourites.star_button(record, where="history")
-        team.share_button(record, where="history")
-        if st.button(
-            "Open", key=f"history:{record.id}:open", type="tertiary", help="Show in its page feed"
-        ):
-            actions.open_in_page(record)
-        if st.button("Use these settings", key=f"history:{record.id}:use", type="tertiary"):
-            actions.use_settings(record)
-        rerun_key = f"history:{record.id}:rerun:{actions.click_nonce(record)}"
-        if st.button("Re-run", key=rerun_key, type="tertiary"):
-            actions.rerun(record)
-        if team.is_mine(record) and st.button(
-            "Delete",
-            key=f"history:{record.id}:delete",
-            type="tertiary",
-            help="Remove the task and its downloaded files",
-        ):
-            actions.delete(record)
-            st.rerun()
+def history_bar(record: TaskRecord) -> list[Action]:
+    """History's actions on a task: star, share, open it in its page, reuse, re-run, delete."""
+    where = f"history:{record.id}"
+    found = [favourites.star_action(record, where="history"), *team.share_action(record, "history")]
+    found += [
+        Action(
+            "open",
+            "Open",
+            lambda: actions.open_in_page(record),
+            help="Show in its page feed",
+            key=f"{where}:open",
+        ),
+        Action(
+            "use",
+            "Use these settings",
+            lambda: actions.use_settings(record),
+            help="Fill this mode's page with the task's parameters",
+            key=f"{where}:use",
+        ),
+        Action(
+            "rerun",
+            "Re-run",
+            lambda: actions.rerun(record),
+            help="Send the same request again as a new task",
+            key=f"{where}:rerun:{actions.click_nonce(record)}",
+            once=True,
+        ),
+    ]
+    if team.is_mine(record):
+        found.append(
+            Action(
+                "delete",
+                "Delete",
+                lambda: _delete(record),
+                help="Remove the task and its downloaded files",
+                key=f"{where}:delete",
+            )
+        )
+    return found
+
+
+def _delete(record: TaskRecord) -> None:
+    actions.delete(record)
+    st.rerun()
 
 
 shown = store.list(conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)

@@ -7,6 +7,7 @@ patches one Streamlit (or sqlite3, or Pillow) entry point for its duration.
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 import sys
 import threading
@@ -19,6 +20,8 @@ from pathlib import Path
 import streamlit.testing.v1.app_test as app_test_module
 import streamlit.testing.v1.local_script_runner as runner_module
 from PIL import Image
+from streamlit.components.v2.bidi_component.main import _make_trigger_id
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext, ThreadState
 from streamlit.testing.v1 import AppTest
@@ -46,8 +49,59 @@ def block(at: AppTest, key: str):
 
 
 def image_urls(node) -> list[str]:
-    """The URLs of every image shown under a node, in page order."""
-    return [url for n in walk(node) if getattr(n, "type", "") == "image" for url in n.value]
+    """The URLs of every image shown under a node, in page order (board rows' included)."""
+    found = []
+    for n in walk(node):
+        if getattr(n, "type", "") == "image":
+            found += n.value
+        elif _is_row(n):
+            found += [image["src"] for image in row_data(n)["images"] if image["src"]]
+    return found
+
+
+# --------------------------------------------------------------------------- board rows
+
+ROW_COMPONENT = "mjstudio.board_row"  # components/board_row.py
+
+
+def _is_row(node) -> bool:
+    proto = getattr(node, "proto", None)
+    return getattr(node, "type", "") == "bidi_component" and (proto.component_name == ROW_COMPONENT)
+
+
+def row(node):
+    """The browser-drawn board row under a node (a card's container, or the page)."""
+    return next(n for n in [node, *walk(node)] if _is_row(n))
+
+
+def row_data(node) -> dict:
+    """What a board row was sent to draw (components/board_row.py ``data``)."""
+    return json.loads(row(node).proto.bytes)
+
+
+def row_labels(node) -> list[str]:
+    """The buttons the browser draws for a row (board_row.js), in its order: under each image
+    U<n> and V<n> (a grid) then "⤢" and "⋯" (when the image is there); then the row's actions."""
+    sent = row_data(node)
+    labels = []
+    for image in sent["images"]:
+        n = image["n"]
+        labels += [f"U{n}", f"V{n}"] if image["derive"] else []
+        labels += ["⤢", "⋯"] if image["src"] else []
+    return labels + [action["label"] for action in sent["actions"]]
+
+
+def click_row(at: AppTest, node, do: str, index: int | None = None, **extra) -> AppTest:
+    """A click on a board row, as board_row.js sends it: its trigger, with the row's click
+    token as drawn on the last run (``nonce=`` sends another), then the run that follows."""
+    found = row(node)
+    value = {"do": do, "nonce": json.loads(found.proto.bytes)["nonce"]}
+    value |= ({} if index is None else {"index": index}) | extra
+    states = at._tree.get_widget_states()
+    trigger = WidgetState(id=_make_trigger_id(found.proto.id, "events"))
+    trigger.json_trigger_value = json.dumps([{"event": "action", "value": value}])
+    states.widgets.append(trigger)
+    return at._run(states)
 
 
 def count_elements(at: AppTest) -> int:

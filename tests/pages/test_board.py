@@ -39,9 +39,14 @@ def viewer_caption(at: AppTest) -> str:
     return next(c.value for c in at.caption if c.value.startswith("Image ") and " of " in c.value)
 
 
+def card(at: AppTest, record: TaskRecord, where: str = FEED):
+    """A task's card on the board (its row's container)."""
+    return probes.block(at, f"card-{where}-{record.id}")
+
+
 def open_image(at: AppTest, record: TaskRecord, index: int, where: str = FEED) -> AppTest:
     """Click the "⤢" under one thumbnail."""
-    return at.button(key=f"{where}:{record.id}:open{index}").click().run()
+    return probes.click_row(at, card(at, record, where), "open", index)
 
 
 def children(store: TaskStore, parent: TaskRecord) -> list[tuple[str, int | None, int]]:
@@ -55,15 +60,23 @@ def children(store: TaskStore, parent: TaskRecord) -> list[tuple[str, int | None
 def test_a_finished_task_is_one_row_with_controls_under_each_image(app, store, workspace):
     record = finished(store, workspace, "a red fox")
     at = app()
-    row = probes.block(at, f"card-{FEED}-{record.id}")
+    row = card(at, record)
     assert len(probes.image_urls(row)) == 4
-    shown = labels(row)
+    shown = probes.row_labels(row)
     for n in range(1, 5):  # the Discord-style labels, one pair under each image
         assert shown.count(f"U{n}") == 1 and shown.count(f"V{n}") == 1
-    assert shown.count("⤢") == 4
-    menus = [n for n in probes.walk(row) if getattr(n, "type", "") == "menu_button"]
-    assert [m.options for m in menus] == [image_actions.menu_entries(record)] * 4
-    assert "a red fox" in [t.value for t in row.text]
+    assert shown.count("⤢") == 4 and shown.count("⋯") == 4
+    assert shown[-3:] == ["☆", "Use these settings", "Re-run"]
+    sent = probes.row_data(row)
+    assert sent["menu"] == image_actions.menu_entries(record)
+    assert (sent["title"], sent["state"], sent["mode"]) == ("a red fox", "success", "Imagine")
+    assert (
+        sent["details"].startswith("default parameters")
+        and "task id t-a red fox" in sent["details"]
+    )
+    widgets = [(n.type, n.proto.label) for n in probes.walk(row) if hasattr(n.proto, "label")]
+    assert widgets == [("download_button", "⬇ all")]  # the zip: Streamlit's own button
+    assert probes.count_elements(at) < 40  # the whole page: the row is one element
     assert not [s for s in at.selectbox if s.label == "Upscale type"]  # the large card's
 
 
@@ -85,32 +98,45 @@ def test_settings_switches_to_large_cards_for_the_session(app, store, workspace)
 def test_u_and_v_under_an_image_make_one_task_each_linked_to_it(app, store, workspace):
     parent = finished(store, workspace, "a red fox")
     at = app()
-    u3 = _button(at, "U3")
-    u3.click().run()
-    u3.click().run()  # a double click's second click: the same render
-    _button(at, "V2").click().run()
+    drawn = probes.row_data(card(at, parent))["nonce"]
+    at = probes.click_row(at, card(at, parent), "U", 2)
+    probes.click_row(at, card(at, parent), "U", 2, nonce=drawn)  # a double click's second
+    probes.click_row(at, card(at, parent), "V", 1)
     assert not at.exception
     assert sorted(children(store, parent)) == [("upscale", 2, 0), ("vary", 1, 0)]
+
+
+def test_a_click_on_an_image_the_task_lacks_does_nothing(app, store, workspace):
+    parent = finished(store, workspace, "a red fox")
+    at = app()
+    for index in (4, -1, "1", None):
+        at = probes.click_row(at, card(at, parent), "U", index)
+    probes.click_row(at, card(at, parent), "menu", 0, entry="Upscale · Nonsense")
+    assert not at.exception and children(store, parent) == []
 
 
 def test_the_menu_sends_every_type_and_opens_the_viewer(app, store, workspace):
     parent = finished(store, workspace, "a red fox")
     at = app()
-    menu = at.menu_button(key=f"{FEED}:{parent.id}:menu1:{_nonce(at, parent)}")
-    menu.click(image_actions.upscale_label(1)).run()
-    at.menu_button(key=f"{FEED}:{parent.id}:menu3:{_nonce(at, parent)}").click(
-        image_actions.vary_label(1)
-    ).run()
+    at = probes.click_row(at, card(at, parent), "menu", 1, entry=image_actions.upscale_label(1))
+    at = probes.click_row(at, card(at, parent), "menu", 3, entry=image_actions.vary_label(1))
     assert not at.exception
     assert sorted(children(store, parent)) == [("upscale", 1, 1), ("vary", 3, 1)]
-    at.menu_button(key=f"{FEED}:{parent.id}:menu0:{_nonce(at, parent)}").click(
-        image_actions.OPEN
-    ).run()
+    at = probes.click_row(at, card(at, parent), "menu", 0, entry=image_actions.OPEN)
     assert viewer_caption(at).startswith("Image 1 of 4")
 
 
-def _nonce(at: AppTest, record: TaskRecord) -> str:
-    return at.session_state["nonces"][f"task:{record.id}"]
+def test_the_rows_star_and_re_run(app, store, workspace):
+    parent = finished(store, workspace, "a red fox")
+    at = app()
+    at = probes.click_row(at, card(at, parent), "star")
+    assert store.get(parent.id).favourite
+    assert probes.row_labels(card(at, parent))[-3] == "★"
+    drawn = probes.row_data(card(at, parent))["nonce"]
+    at = probes.click_row(at, card(at, parent), "rerun")
+    probes.click_row(at, card(at, parent), "rerun", nonce=drawn)  # a double click: one task
+    made = [r for r in store.list(workspace, limit=10) if r.id != parent.id]
+    assert len(made) == 1 and made[0].prompt == "a red fox"
 
 
 # --------------------------------------------------------------------------- the viewer
@@ -200,8 +226,9 @@ def test_use_as_reference_opens_image_to_image_with_it_even_when_older(app, stor
 def test_history_rows_carry_historys_actions(app, store, workspace):
     record = finished(store, workspace, "a red fox")
     at = app(SCRIPT["history"])
-    row = probes.block(at, f"card-history-{record.id}")
-    assert {"Open", "Use these settings", "Re-run", "Delete", "U1", "⤢"} <= set(labels(row))
+    row = card(at, record, "history")
+    shown = probes.row_labels(row)
+    assert {"Open", "Use these settings", "Re-run", "Delete", "U1", "⤢"} <= set(shown)
     at = open_image(at, record, 0, where="history")
     assert viewer_caption(at) == "Image 1 of 4 · task 1 of 1 on this board"
 

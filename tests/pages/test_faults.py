@@ -14,6 +14,7 @@ from mjstudio.tasks.downloads import MAX_ATTEMPTS
 from mjstudio.tasks.polling import WAITING_FOR_KEY
 from mjstudio.tasks.record import RecordState
 from mjstudio.tasks.store import StoreUnavailable, TaskStore
+from tests.pages import probes
 from tests.pages.conftest import LATER, SCRIPT, add_task, shown_text, with_files
 from tests.pages.conftest import button as _button
 
@@ -75,17 +76,24 @@ def test_missing_result_files_show_placeholders_and_delete_still_works(
         result_urls=["http://127.0.0.1:9/grid.png"],
     )
     with_files(store, record, present)
-    at = app()  # the feed, full size with U/V buttons
+    at = app()  # the feed's board row
     assert not at.exception
-    assert any("missing from the data folder" in w.value for w in at.warning)
-    assert sum("the file is missing" in c.value for c in at.caption) == 4 - present
-    assert _button(at, "Download again")
-    at = app(SCRIPT["history"])  # thumbnails
+    row = probes.block(at, f"card-text-to-image-{record.id}")
+    assert "missing from the data folder" in probes.row_data(row)["warning"]
+    assert _missing(row) == 4 - present
+    assert "Download again" in probes.row_labels(row)
+    at = app(SCRIPT["history"])
     assert not at.exception
-    assert sum("the file is missing" in c.value for c in at.caption) == 4 - present
-    _button(at, "Delete").click().run()
+    row = probes.block(at, f"card-history-{record.id}")
+    assert _missing(row) == 4 - present
+    at = probes.click_row(at, row, "delete")
     assert not at.exception
     assert store.get(record.id) is None
+
+
+def _missing(row) -> int:
+    """How many of a board row's images it shows as missing (no thumbnail URL)."""
+    return sum(image["src"] is None for image in probes.row_data(row)["images"])
 
 
 def test_download_again_for_missing_files_asks_the_studio(app, store, workspace):
@@ -98,7 +106,7 @@ def test_download_again_for_missing_files_asks_the_studio(app, store, workspace)
     )
     with_files(store, record, 0)
     at = app()
-    _button(at, "Download again").click().run()
+    at = probes.click_row(at, probes.block(at, f"card-text-to-image-{record.id}"), "download-again")
     assert not at.exception
     assert store.get(record.id).downloaded is False
 

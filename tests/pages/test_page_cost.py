@@ -82,9 +82,10 @@ def test_an_upscale_shows_its_thumbnail_never_the_file(app, store, workspace):
     with probes.media() as media:
         at = app()
     card = probes.block(at, f"card-text-to-image-{record.id}")
-    shown = next(n for n in probes.walk(card) if getattr(n, "type", "") == "image")
-    assert shown.captions == ["Upscaled · 2048×2048"]
-    data, _ = media.content(shown.value[0])
+    sent = probes.row_data(card)
+    assert sent["upscaled"] == "Upscaled · 2048×2048"
+    assert [(i["n"], i["derive"]) for i in sent["images"]] == [(1, False)]  # no U/V on it
+    data, _ = media.content(sent["images"][0]["src"])
     assert data == store.abspath(record.thumbs[0]).read_bytes()
     assert Image.open(io.BytesIO(data)).size == (images.THUMB_SIDE, images.THUMB_SIDE)
     assert any(b.label == "⬇ 1" for b in at.get("download_button"))  # the file itself

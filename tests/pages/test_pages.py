@@ -6,6 +6,7 @@ import pytest
 
 from components.sitemap import PAGES, PageSpec
 from mjstudio.tasks.uploads import UPLOAD_REF
+from tests.pages import probes
 from tests.pages.conftest import shown_text, wait_done
 
 SCRIPT = {p.script.removeprefix("pages/").removesuffix(".py"): p.script for p in PAGES}
@@ -154,7 +155,7 @@ def test_image_to_image_from_an_earlier_result(app, store):
     # studio's uploads, never as image bytes in the task row
     assert task.params["image_urls"][0].startswith(UPLOAD_REF)
     at = app(SCRIPT["history"])
-    _button(at, "Re-run").click().run()  # sends the same image again
+    probes.click_row(at, probes.block(at, f"card-history-{task.id}"), "rerun")  # the same image
     assert not at.exception and not at.error, [e.value for e in at.error]
     again = [r for r in wait_done(store) if r.mode == "image-to-image"]
     assert [r.state for r in again] == ["success", "success"], again[0].fail_msg

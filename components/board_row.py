@@ -1,0 +1,193 @@
+"""A finished task as one board row drawn by the browser: one element per row, not forty.
+
+The row's four thumbnails, their U<n> / V<n> / "⤢" / "⋯" controls, the task's state, prompt,
+parameters and lineage, and its actions (star, use these settings, re-run; History's own) are
+one Streamlit custom component (``st.components.v2``: board_row.js and board_row.css, in
+Streamlit's theme colours). A page run sends the row's data (text and the thumbnails' media
+URLs); a click comes back as the row's one trigger, ``action``, and is done where the row is
+drawn, as a button's click would be. The download button stays Streamlit's own (its zip is made
+only when clicked).
+
+One task per click: every trigger carries the row's click token (components/actions.py). An
+action that sends a task (U, V, a menu's upscale or vary, re-run) is done only when the token
+is the current one, so the second click of a double click, made on the same drawing, sends
+nothing more; the task itself is stored once per token.
+
+Thumbnails go out as they are stored (components/display.py), registered with Streamlit's media
+files under the row's key, so the browser fetches each one once and nothing is re-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit import config, runtime
+
+from components import actions, display, image_actions, results, task_status, viewer
+from components.row_action import Action
+from components.sitemap import MODE_TITLES
+from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
+from mjstudio.tasks.record import TaskRecord
+
+TILE = 124  # CSS px: four tiles and the task's text fit a 1440 px wide screen with the sidebar
+NAME = "mjstudio.board_row"
+MIMES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+_HERE = Path(__file__).parent
+
+
+_ROW = st.components.v2.component(
+    NAME,
+    html='<div class="mj-row"></div>',
+    css=(_HERE / "board_row.css").read_text(encoding="utf-8"),
+    js=(_HERE / "board_row.js").read_text(encoding="utf-8"),
+)
+
+
+def _heard() -> None:
+    """The trigger's callback: the click is done where the row is drawn (see ``draw``)."""
+
+
+def key(where: str, record: TaskRecord) -> str:
+    """The row component's key (tests and the bench find a row by it)."""
+    return f"row-{where}-{record.id}"
+
+
+def draw(record: TaskRecord, *, where: str, found: list[Action]) -> None:
+    """One finished task as one row; a click on it is done now."""
+    files = results.paths(record.files)
+    with st.container(
+        border=True,
+        horizontal=True,
+        gap="small",
+        key=f"card-{where}-{record.id}",
+        vertical_alignment="bottom",
+    ):
+        done = _ROW(
+            key=key(where, record),
+            data=json.dumps(data(record, where=where, files=files, found=found)).encode(),
+            on_action_change=_heard,
+        )
+        _downloads(record, files, where=where)
+    if done.get("action"):
+        _do(record, done["action"], where=where, found=found)
+
+
+def _downloads(record: TaskRecord, files: list[Path], *, where: str) -> None:
+    present = [p for p in files if p.is_file()]
+    if len(present) > 1:
+        actions.download_all(record, present, where=where, label="⬇ all")
+    elif present and record.mode == "upscale":
+        actions.download_one(record, 0, present[0], where=where)
+
+
+# --------------------------------------------------------------------------- what is sent
+
+
+def data(
+    record: TaskRecord, *, where: str, files: list[Path], found: list[Action]
+) -> dict[str, Any]:
+    """What the browser draws: plain strings and the thumbnails' URLs (no markup)."""
+    missing = results.missing(files)
+    if missing:
+        found = [*found, _download_again(record)]
+    return {
+        "nonce": actions.click_nonce(record),
+        "tile": TILE,
+        "images": _images(record, files, where=where),
+        "upscaled": _upscaled(files) if record.mode == "upscale" else None,
+        "menu": image_actions.menu_entries(record),
+        "upscale": UPSCALE_TYPES[0],
+        "vary": VARY_TYPES[0],
+        "icon": results.STATE_ICONS[record.state].removeprefix(":material/").rstrip(":"),
+        "state": record.state.value,
+        "mode": MODE_TITLES.get(record.mode, record.mode),
+        "when": results.when(record.created_at),
+        "title": results.title(record),
+        "details": " · ".join(p for p in (_flags(record), results.lineage_text(record)) if p),
+        "warning": _warning(missing),
+        "actions": [{"name": a.name, "label": a.label, "help": a.help} for a in found],
+    }
+
+
+def _images(record: TaskRecord, files: list[Path], *, where: str) -> list[dict[str, Any]]:
+    derive = image_actions.can_derive(record)
+    shown = results.shown(record, files)
+    if record.mode == "upscale":
+        shown = shown[:1]
+    row = key(where, record)
+    return [
+        {"n": i + 1, "src": _url(path, f"{row}.{i}") if path else None, "derive": derive}
+        for i, path in enumerate(shown)
+    ]
+
+
+def _url(path: Path, coordinates: str) -> str | None:
+    """The media URL Streamlit serves the display copy of an image file at; None if unreadable."""
+    found = display.shown(path)
+    if found is None:
+        return None
+    blob, fmt = found
+    url = runtime.get_instance().media_file_mgr.add(blob, MIMES[fmt], coordinates)
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}{url}" if base else url
+
+
+def _upscaled(files: list[Path]) -> str | None:
+    size = display.pixel_size(files[0]) if files else None
+    return f"Upscaled · {size[0]}×{size[1]}" if size else "Upscaled image"
+
+
+def _flags(record: TaskRecord) -> str:
+    return results.flags(record) or "default parameters"
+
+
+def _warning(missing: list[int]) -> str | None:
+    if not missing:
+        return None
+    return f"Image(s) {', '.join(map(str, missing))} are missing from the data folder."
+
+
+def _download_again(record: TaskRecord) -> Action:
+    return Action(
+        "download-again",
+        "Download again",
+        lambda: task_status.fetch_again(record),
+        help="Fetch this task's images from the provider again (no new charge)",
+    )
+
+
+# --------------------------------------------------------------------------- a click
+
+
+def _do(record: TaskRecord, event: Any, *, where: str, found: list[Action]) -> None:
+    """Do what a click on the row asked (a stale click that would send a task is dropped)."""
+    if not isinstance(event, dict):
+        return
+    current = event.get("nonce") == actions.click_nonce(record)
+    name, index = event.get("do"), event.get("index")
+    if name in ("U", "V", "open", "menu"):
+        if isinstance(index, int) and 0 <= index < len(record.files):
+            _on_image(record, name, index, event.get("entry"), where=where, current=current)
+        return
+    for action in [*found, _download_again(record)]:
+        if action.name == name and (current or not action.once):
+            action.run()
+            return
+
+
+def _on_image(
+    record: TaskRecord, name: str, index: int, entry: Any, *, where: str, current: bool
+) -> None:
+    if name == "open" or (name == "menu" and entry == image_actions.OPEN):
+        viewer.open_at(where, record.id, index)
+    elif name == "menu" and entry in (image_actions.PAINT, image_actions.REFERENCE):
+        image_actions.run_entry(record, index, entry)  # opens a page: sends nothing
+    elif not current:
+        return  # a second click on a drawing whose token was used: nothing more is sent
+    elif name in ("U", "V") and image_actions.can_derive(record):
+        actions.derive(record, "upscale" if name == "U" else "vary", index, 0)
+    elif name == "menu" and isinstance(entry, str):
+        image_actions.run_entry(record, index, entry)
