@@ -61,6 +61,7 @@ def draw(record: TaskRecord, *, where: str, found: list[Action]) -> None:
     with st.container(
         border=True,
         horizontal=True,
+        wrap=False,  # the download button stays at the row's end
         gap="small",
         key=f"card-{where}-{record.id}",
         vertical_alignment="bottom",

@@ -321,3 +321,32 @@ def new_page(
 def page(new_page: Callable[[], Page]) -> Page:
     """A page in a fresh browser context."""
     return new_page()
+
+
+# The page's text and markup including open shadow roots (a board row is drawn in one, and
+# innerText and page.content() do not look inside them).
+_SHADOWED = """(what) => {
+    const parts = [what === "text" ? document.body.innerText : document.documentElement.outerHTML];
+    const visit = (root) => {
+        for (const node of root.querySelectorAll("*")) {
+            if (!node.shadowRoot) continue;
+            for (const child of node.shadowRoot.children) {
+                const text = child.innerText ?? child.textContent;
+                parts.push(what === "text" ? text : child.outerHTML);
+            }
+            visit(node.shadowRoot);
+        }
+    };
+    visit(document);
+    return parts.join("\\n");
+}"""
+
+
+def page_text(page: Page) -> str:
+    """What the page shows as text, board rows included."""
+    return page.evaluate(_SHADOWED, "text")
+
+
+def page_markup(page: Page) -> str:
+    """The page's markup, board rows' included."""
+    return page.evaluate(_SHADOWED, "markup")

@@ -48,14 +48,22 @@ PROMPTS = (
     "a brass robot reading in a library",
 )
 ROWS = '[class*="st-key-card-text-to-image-"]'
-SEEN = """(rows) => rows.filter(row => {
-    const imgs = [...row.querySelectorAll('[data-testid="stImage"] img')];
+# The images of a row (a page script: querySelectorAll does not look into a shadow root).
+ROW_IMAGES = """const rowImages = (row) => [...row.querySelectorAll('[data-testid="stImage"] img'),
+    ...[...row.querySelectorAll('[data-testid="stBidiComponentIsolated"]')].flatMap(
+        host => host.shadowRoot ? [...host.shadowRoot.querySelectorAll('img')] : [])];"""
+SEEN = (
+    """(rows) => { """
+    + ROW_IMAGES
+    + """ return rows.filter(row => {
+    const imgs = rowImages(row);
     return imgs.length === 4 && imgs.every(img => {
         const r = img.getBoundingClientRect();
         return img.complete && img.naturalWidth > 0 && r.width > 0 && r.top >= 0
             && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth;
     });
-}).length"""
+}).length; }"""
+)
 LATENCY = {"MJSTUDIO_SANDBOX_LATENCY": "1"}
 BOAT = "a paper boat on a pond"
 
@@ -124,9 +132,12 @@ def open_board(page: Page, studio: Studio, count: int) -> Locator:
     return rows
 
 
-LOADED_ROWS = """(rows) => rows.filter(row => [...row.querySelectorAll(
-    '[data-testid="stImage"] img')].filter(i => i.complete && i.naturalWidth > 0).length >= 1
-).length"""
+LOADED_ROWS = (
+    """(rows) => { """
+    + ROW_IMAGES
+    + """ return rows.filter(row => rowImages(row)
+    .filter(i => i.complete && i.naturalWidth > 0).length >= 1).length; }"""
+)
 
 
 def shot(page: Page, name: str) -> None:

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from components.sitemap import PAGES
 from mjstudio.api.client import mask_key
-from tests.e2e.conftest import HEALTH_PATH, Studio
+from tests.e2e.conftest import HEALTH_PATH, Studio, page_text
 from tests.e2e.test_studio import generate
 from tests.oidc import MockProvider, sign_in, start_provider, studio_secrets
 
@@ -67,7 +67,7 @@ def assert_sign_in_page(page: Page) -> None:
     assert page.get_by_role("button").filter(has_text="Sign in").count() == 1
     assert page.get_by_role("textbox").count() == 0  # no prompt form
     assert page.get_by_role("link", name="History").count() == 0  # no navigation
-    shown = page.locator("body").inner_text()
+    shown = page_text(page)
     for absent in ("task(s)", "Sandbox provider", "Provider", "Sign out", "Workspace"):
         assert absent not in shown, f"{absent!r} is on the sign-in page"
 
@@ -150,12 +150,12 @@ def test_each_user_sees_their_own_tasks_and_shared_ones_in_team_view(
         generate(page, prompt)
         expect(page.get_by_text(prompt).first).to_be_visible(timeout=SHOWN_MS)
     settled(bob)
-    assert "alice fox" not in bob.locator("body").inner_text()  # not in Bob's Imagine feed
+    assert "alice fox" not in page_text(bob)  # not in Bob's Imagine feed
 
     for page, mine, theirs in ((alice, "alice fox", "bob owl"), (bob, "bob owl", "alice fox")):
         open_page(page, studio, "history", "History")
         expect(page.get_by_text(mine).first).to_be_visible()
-        assert theirs not in page.locator("body").inner_text()
+        assert theirs not in page_text(page)
 
     share = alice.get_by_role("button", name="Share with team")
     expect(share).to_have_count(1)  # one row on Alice's History: her own task

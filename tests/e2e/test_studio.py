@@ -12,10 +12,12 @@ from playwright.sync_api import Locator, Page, expect
 
 from mjstudio.tasks.record import TaskRecord
 from mjstudio.tasks.store import TaskStore
-from tests.e2e.conftest import Sandbox, Studio
+from tests.e2e.conftest import Sandbox, Studio, page_markup, page_text
 from tests.waiting import wait_for
 
-IMAGES = '[data-testid="stImage"] img'
+# A card's images: a board row's tiles (in the row's shadow root: Playwright's CSS locators
+# look inside it) or a large card's Streamlit images.
+IMAGES = '.tile img, [data-testid="stImage"] img'
 LOADED = "els => els.filter(e => e.complete && e.naturalWidth > 0).length"
 SIZES = "els => els.map(e => [e.naturalWidth, e.naturalHeight])"
 RECTS = """els => els.map(e => {
@@ -117,7 +119,7 @@ def open_imagine(page: Page, studio: Studio) -> None:
 
 def assert_absent(page: Page, texts: list[str]) -> None:
     """None of ``texts`` is anywhere in the page (shown text or markup)."""
-    shown, markup = page.locator("body").inner_text(), page.content()
+    shown, markup = page_text(page), page_markup(page)
     for text in texts:
         assert text not in shown and text not in markup, f"{text!r} is on the page"
 
