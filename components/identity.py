@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 STUDIO_NAME = "MJ Studio"
 # what st.login() (its default provider) needs in [auth]
@@ -105,8 +106,21 @@ def owner() -> str | None:
     None when sign-in is off: the studio has a single designer and the store does not filter
     by owner. Otherwise the signed-in user's ``key``; with sign-in on and nobody signed in it
     raises instead of answering None (which would mean "everyone's tasks"): pages run only
-    after require_sign_in.
+    after require_sign_in. Found once per script run (a board row asks for each of its
+    actions; the secrets and the visitor do not change within a run).
     """
+    ctx = get_script_run_ctx(suppress_warning=True)
+    run = ctx.cursors if ctx is not None else None  # a new dict for every run
+    kept = getattr(ctx, "_mjstudio_owner", None)
+    if run is not None and kept is not None and kept[0] is run:
+        return kept[1]
+    found = _owner()
+    if ctx is not None:
+        ctx._mjstudio_owner = (run, found)  # holds the run's dict: no other run can match
+    return found
+
+
+def _owner() -> str | None:
     if not auth_configured():
         return None
     user = current_user()
