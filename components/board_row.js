@@ -106,11 +106,17 @@ function about(data, send) {
 }
 
 const DECODER = new TextDecoder();
+const DRAWN = new WeakMap(); // row root -> the data it shows: the same data is not drawn again
 
 export default function ({ data: sent, parentElement, setTriggerValue }) {
   const root = parentElement.querySelector(".mj-row");
   if (!root || !sent) return;
-  const data = JSON.parse(DECODER.decode(sent)); // UTF-8 JSON: Python sends it as bytes
+  const text = DECODER.decode(sent); // UTF-8 JSON: Python sends it as bytes
+  // Every page run sends the row again; redrawing it unchanged would replace the buttons
+  // under the pointer (a click in between would be lost) and close an open menu.
+  if (DRAWN.get(root) === text) return;
+  DRAWN.set(root, text);
+  const data = JSON.parse(text);
   const send = (value) => setTriggerValue("action", { ...value, nonce: data.nonce });
   const images = make("div", "images");
   for (const image of data.images) images.append(tile(image, data, send));

@@ -33,6 +33,7 @@ from tests.e2e.test_studio import (
     describe,
     generate,
     records,
+    store_of,
 )
 from tests.waiting import wait_for
 
@@ -274,3 +275,28 @@ def test_paint_this_and_use_as_reference_open_their_pages_with_the_image(
     expect(reference).to_be_checked()
     expect(page.get_by_text(PROMPTS[0]).first).to_be_visible()
     expect(page.locator('[data-testid="stImage"] img').first).to_be_visible()
+
+
+def test_a_rows_menu_and_a_double_click_on_v_make_one_task_each(
+    start_studio, screen, tmp_path: Path
+) -> None:
+    """The "⋯" menu under an image opens over the page and sends the type picked, for that
+    image; a double click on V1 sends one variation (the row's click token)."""
+    data = tmp_path / "data"
+    (grid,) = seed(data, PROMPTS[:1])
+    studio = start_studio(data, LATENCY)
+    page = screen()
+    open_board(page, studio, 1)
+    row = page.locator(f".st-key-card-text-to-image-{grid.id}")  # new tasks go above it
+    row.get_by_role("button", name="⋯").nth(2).click()
+    menu = page.get_by_role("menu", name="Image 3")
+    expect(menu).to_be_visible()
+    menu.get_by_role("menuitem", name="Upscale · Creative HD").click()
+    expect(menu).to_be_hidden()
+    upscale = wait_for(lambda: child(data, grid, "upscale"), timeout=10.0, interval=POLL_S)
+    assert (upscale.parent_index, upscale.params["type"]) == (2, 1)
+    row.get_by_role("button", name="V1", exact=True).dblclick()
+    vary = wait_for(lambda: child(data, grid, "vary"), timeout=10.0, interval=POLL_S)
+    assert (vary.parent_index, vary.params["type"]) == (0, 0)
+    page.wait_for_timeout(1_500)  # a second task would be stored by now
+    assert [k.mode for k in store_of(data).children(grid.id)].count("vary") == 1
