@@ -53,25 +53,35 @@ def wrapper_key(where: str) -> str:
     return f"cards-{where}" if session.large_cards() else f"board-{where}"
 
 
+def use_action(record: TaskRecord, *, where: str) -> Action:
+    """Use these settings: the task's parameters on its mode's page."""
+    return Action(
+        "use",
+        "Use these settings",
+        lambda: actions.use_settings(record),
+        help="Fill this mode's page with the task's parameters",
+        key=f"{where}:{record.id}:use",
+    )
+
+
+def rerun_action(record: TaskRecord, *, where: str) -> Action:
+    """Re-run: the same request again as a new task (a double click sends one)."""
+    return Action(
+        "rerun",
+        "Re-run",
+        lambda: actions.rerun(record),
+        help="Send the same request again as a new task",
+        key=f"{where}:{record.id}:rerun:{actions.click_nonce(record)}",
+        once=True,
+    )
+
+
 def default_actions(record: TaskRecord, *, where: str) -> list[Action]:
     """A row's actions where the page has none of its own: star, use these settings, re-run."""
     return [
         favourites.star_action(record, where=where),
-        Action(
-            "use",
-            "Use these settings",
-            lambda: actions.use_settings(record),
-            help="Fill this mode's page with the task's parameters",
-            key=f"{where}:{record.id}:use",
-        ),
-        Action(
-            "rerun",
-            "Re-run",
-            lambda: actions.rerun(record),
-            help="Send the same request again as a new task",
-            key=f"{where}:{record.id}:rerun:{actions.click_nonce(record)}",
-            once=True,
-        ),
+        use_action(record, where=where),
+        rerun_action(record, where=where),
     ]
 
 

@@ -55,32 +55,16 @@ else:
 
 def history_bar(record: TaskRecord) -> list[Action]:
     """History's actions on a task: star, share, open it in its page, reuse, re-run, delete."""
-    where = f"history:{record.id}"
     found = [favourites.star_action(record, where="history"), *team.share_action(record, "history")]
-    found += [
-        Action(
-            "open",
-            "Open",
-            lambda: actions.open_in_page(record),
-            help="Show in its page feed",
-            key=f"{where}:open",
-        ),
-        Action(
-            "use",
-            "Use these settings",
-            lambda: actions.use_settings(record),
-            help="Fill this mode's page with the task's parameters",
-            key=f"{where}:use",
-        ),
-        Action(
-            "rerun",
-            "Re-run",
-            lambda: actions.rerun(record),
-            help="Send the same request again as a new task",
-            key=f"{where}:rerun:{actions.click_nonce(record)}",
-            once=True,
-        ),
-    ]
+    opens = Action(
+        "open",
+        "Open",
+        lambda: actions.open_in_page(record),
+        help="Show in its page feed",
+        key=f"history:{record.id}:open",
+    )
+    found += [opens, board.use_action(record, where="history")]
+    found.append(board.rerun_action(record, where="history"))
     if team.is_mine(record):
         found.append(
             Action(
@@ -88,7 +72,7 @@ def history_bar(record: TaskRecord) -> list[Action]:
                 "Delete",
                 lambda: _delete(record),
                 help="Remove the task and its downloaded files",
-                key=f"{where}:delete",
+                key=f"history:{record.id}:delete",
             )
         )
     return found
