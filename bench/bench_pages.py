@@ -4,7 +4,8 @@
   the tasks the feed shows (components/feed.py SEED_RECENT: the same page, what the history
   itself costs);
 - the History page rerun with 10,000 tasks vs an empty store, and vs ten stored tasks;
-- the bytes Streamlit holds to show one finished grid (its media files) vs the full-size files;
+- the image bytes a browser gets to show one finished grid (the links a board row carries) vs
+  the full-size files;
 - the live refresh while one task runs: elements and CPU per refresh with 4 finished cards in the
   feed vs the running card alone, and a whole-feed redraw for comparison.
 
@@ -141,7 +142,7 @@ def page_reruns(root: Path, count: int, runs: int) -> dict[str, float]:
 
 
 def grid_bytes(root: Path) -> tuple[int, int, int]:
-    """(bytes Streamlit holds to show one finished grid, the full-size files' bytes, images
+    """(image bytes a browser gets to show one finished grid, the full-size files' bytes, images
     encoded by a rerun)."""
     folder = root / "grid"
     record = grid(folder)
@@ -228,7 +229,7 @@ def _rerun_rows(found: dict[str, float], count: int) -> list[Row]:
 
 def _grid_row(sent: int, full: int, encoded: int) -> Row:
     return Row(
-        "images Streamlit holds to show one finished grid (its media files)",
+        "image bytes sent to show one finished grid (the row's thumbnail links)",
         f"{sent / 1000:.0f} KB, {encoded} images encoded per rerun",
         f"≤ {GRID_KB} KB, encoded once",
         f"{full / 1000:,.0f} KB: the full-size files",

@@ -29,7 +29,10 @@ GAP = 8  # CSS px between the four tiles
 IMAGES = 4 * board_row.TILE + 3 * GAP  # a running task's progress takes the images' room
 Bar = Callable[[TaskRecord], list[Action]]
 STYLE = """<style>
-div[class*="st-key-board-"] div[class*="st-key-card-"] { padding: 0.5rem 0.75rem; }
+div[class*="st-key-board-"] div[data-testid="stVerticalBlock"][class*="st-key-card-"],
+div[class*="st-key-board-"] div[data-testid="stHorizontalBlock"][class*="st-key-card-"] {
+    padding: 0.5rem 0.75rem;
+}
 div[class*="st-key-board-"] div[class*="st-key-card-"] button {
     min-height: 1.75rem; padding-top: 0; padding-bottom: 0;
 }
@@ -41,7 +44,8 @@ div[class*="st-key-board-"] [data-testid="stCaptionContainer"] p {
 
 
 def style() -> None:
-    """The board's compact spacing for Streamlit-drawn rows (CSS only, scoped to the board).
+    """The board's compact spacing for Streamlit-drawn (running) rows: CSS only, scoped to the
+    board's own containers (a finished row styles itself).
 
     Style-only HTML goes to Streamlit's event container: it takes no room on the page.
     """

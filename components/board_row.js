@@ -101,6 +101,13 @@ function about(data, send) {
     if (action.name === "star") node.classList.add("star");
     bar.append(node);
   }
+  if (data.download) {
+    const link = make("a", "action download", data.download.label);
+    link.href = data.download.href;
+    link.download = ""; // the server names the file
+    link.title = data.download.help;
+    bar.append(link);
+  }
   text.append(bar);
   return text;
 }

@@ -1,20 +1,21 @@
 """A finished task as one board row drawn by the browser: one element per row, not forty.
 
 The row's four thumbnails, their U<n> / V<n> / "⤢" / "⋯" controls, the task's state, prompt,
-parameters and lineage, and its actions (star, use these settings, re-run; History's own) are
-one Streamlit custom component (``st.components.v2``: board_row.js and board_row.css, in
-Streamlit's theme colours). A page run sends the row's data (text and the thumbnails' media
-URLs); a click comes back as the row's one trigger, ``action``, and is done where the row is
-drawn, as a button's click would be. The download button stays Streamlit's own (its zip is made
-only when clicked).
+parameters and lineage, its actions (star, use these settings, re-run; History's own) and its
+download are one Streamlit custom component (``st.components.v2``: board_row.js and
+board_row.css, in Streamlit's theme colours). A page run sends the row's data (plain text and
+links); a click comes back as the row's one trigger, ``action``, and is done where the row is
+drawn, as a button's click would be.
 
 One task per click: every trigger carries the row's click token (components/actions.py). An
 action that sends a task (U, V, a menu's upscale or vary, re-run) is done only when the token
 is the current one, so the second click of a double click, made on the same drawing, sends
 nothing more; the task itself is stored once per token.
 
-Thumbnails go out as they are stored (components/display.py), registered with Streamlit's media
-files under the row's key, so the browser fetches each one once and nothing is re-encoded.
+Images and downloads are links the data folder signs (mjstudio/server/files.py): the stored
+thumbnails as they are (a browser keeps each version), the zip made only when it is followed.
+A page run reads no image. An older task without a thumbnail shows a display copy made once
+(components/display.py), never its full-size file.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from typing import Any
 import streamlit as st
 from streamlit import config, runtime
 
-from components import actions, display, image_actions, results, task_status, viewer
+from components import actions, display, image_actions, results, services, task_status, viewer
 from components.row_action import Action
 from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
+from mjstudio.server import files as links
 from mjstudio.tasks.record import TaskRecord
 
 TILE = 124  # CSS px: four tiles and the task's text fit a 1440 px wide screen with the sidebar
@@ -51,37 +53,20 @@ def _heard() -> None:
 
 
 def key(where: str, record: TaskRecord) -> str:
-    """The row component's key (tests and the bench find a row by it)."""
-    return f"row-{where}-{record.id}"
+    """The row's key: the card's (card-<where>-<id>), as a running task's row has it."""
+    return f"card-{where}-{record.id}"
 
 
 def draw(record: TaskRecord, *, where: str, found: list[Action]) -> None:
     """One finished task as one row; a click on it is done now."""
     files = results.paths(record.files)
-    with st.container(
-        border=True,
-        horizontal=True,
-        wrap=False,  # the download button stays at the row's end
-        gap="small",
-        key=f"card-{where}-{record.id}",
-        vertical_alignment="bottom",
-    ):
-        done = _ROW(
-            key=key(where, record),
-            data=json.dumps(data(record, where=where, files=files, found=found)).encode(),
-            on_action_change=_heard,
-        )
-        _downloads(record, files, where=where)
+    done = _ROW(
+        key=key(where, record),
+        data=json.dumps(data(record, where=where, files=files, found=found)).encode(),
+        on_action_change=_heard,
+    )
     if done.get("action"):
         _do(record, done["action"], where=where, found=found)
-
-
-def _downloads(record: TaskRecord, files: list[Path], *, where: str) -> None:
-    present = [p for p in files if p.is_file()]
-    if len(present) > 1:
-        actions.download_all(record, present, where=where, label="⬇ all")
-    elif present and record.mode == "upscale":
-        actions.download_one(record, 0, present[0], where=where)
 
 
 # --------------------------------------------------------------------------- what is sent
@@ -90,7 +75,7 @@ def _downloads(record: TaskRecord, files: list[Path], *, where: str) -> None:
 def data(
     record: TaskRecord, *, where: str, files: list[Path], found: list[Action]
 ) -> dict[str, Any]:
-    """What the browser draws: plain strings and the thumbnails' URLs (no markup)."""
+    """What the browser draws: plain strings and the images' links (no markup)."""
     missing = results.missing(files)
     if missing:
         found = [*found, _download_again(record)]
@@ -110,23 +95,39 @@ def data(
         "details": " · ".join(p for p in (_flags(record), results.lineage_text(record)) if p),
         "warning": _warning(missing),
         "actions": [{"name": a.name, "label": a.label, "help": a.help} for a in found],
+        "download": _download(record, files, missing),
     }
 
 
 def _images(record: TaskRecord, files: list[Path], *, where: str) -> list[dict[str, Any]]:
     derive = image_actions.can_derive(record)
-    shown = results.shown(record, files)
-    if record.mode == "upscale":
-        shown = shown[:1]
+    count = 1 if record.mode == "upscale" else len(files)
     row = key(where, record)
     return [
-        {"n": i + 1, "src": _url(path, f"{row}.{i}") if path else None, "derive": derive}
-        for i, path in enumerate(shown)
+        {"n": i + 1, "src": _src(record, i, files[i], f"{row}.{i}"), "derive": derive}
+        for i in range(min(count, len(files)))
     ]
 
 
-def _url(path: Path, coordinates: str) -> str | None:
-    """The media URL Streamlit serves the display copy of an image file at; None if unreadable."""
+def _src(record: TaskRecord, index: int, file: Path, coordinates: str) -> str | None:
+    """The stored thumbnail's signed link; a display copy (made once) for an older task with
+    no thumbnail; None when the result file itself is gone."""
+    if not file.is_file():
+        return None
+    studio = services.studio()
+    rel = record.thumbs[index] if index < len(record.thumbs) else None
+    if rel:
+        try:
+            version = str(studio.store.abspath(rel).stat().st_mtime_ns)
+        except (OSError, ValueError):
+            version = None
+        if version is not None:
+            return links.file_url(studio, rel, version)
+    return _media_url(file, coordinates)
+
+
+def _media_url(path: Path, coordinates: str) -> str | None:
+    """The media URL Streamlit serves a display copy of an image file at; None if unreadable."""
     found = display.shown(path)
     if found is None:
         return None
@@ -134,6 +135,23 @@ def _url(path: Path, coordinates: str) -> str | None:
     url = runtime.get_instance().media_file_mgr.add(blob, MIMES[fmt], coordinates)
     base = str(config.get_option("server.baseUrlPath") or "").strip("/")
     return f"/{base}{url}" if base else url
+
+
+def _download(record: TaskRecord, paths: list[Path], missing: list[int]) -> dict | None:
+    """The row's download: every image as one zip, or an upscale's one file; None: nothing."""
+    present = len(paths) - len(missing)
+    studio = services.studio()
+    if present > 1:
+        help_ = "Download the task's images as one zip"
+        return {"href": links.zip_url(studio, record.id), "label": "⬇ all", "help": help_}
+    if present == 1 and record.mode == "upscale":
+        try:
+            version = str(paths[0].stat().st_mtime_ns)
+        except OSError:
+            return None
+        href = links.file_url(studio, record.files[0], version, download=True)
+        return {"href": href, "label": "⬇ 1", "help": "Download the upscaled image"}
+    return None
 
 
 def _upscaled(files: list[Path]) -> str | None:

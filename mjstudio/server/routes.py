@@ -1,4 +1,5 @@
-"""Extra HTTP routes of the studio's server: uploaded images, provider callbacks, health.
+"""Extra HTTP routes of the studio's server: uploaded images, provider callbacks, health, and
+signed links to result files and zips (mjstudio/server/files.py).
 
 The handlers run on the server's event loop, which also serves every page: they do no network
 or image work, and every store or file access runs in a worker thread.
@@ -14,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from mjstudio.server.files import file_routes
 
 if TYPE_CHECKING:  # the store and tracker are imported by the server's start-up thread
     from mjstudio.tasks.service import Studio
@@ -100,4 +103,5 @@ def studio_routes(get_studio: Callable[[], Studio]) -> list[Route]:
         Route(UPLOADS_PATH, upload, methods=["GET", "HEAD"]),
         Route(CALLBACK_PATH, callback, methods=["POST"]),
         Route(HEALTH_PATH, health, methods=["GET"]),
+        *file_routes(get_studio),
     ]

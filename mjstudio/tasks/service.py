@@ -262,6 +262,16 @@ class Studio:
     def _sign(self, record_id: str) -> str:
         return hmac.new(self._secret, record_id.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def sign(self, purpose: str, value: str) -> str:
+        """This data folder's signature of ``value`` for one purpose (a link to a file, a zip):
+        a page hands it out with the link, a route checks it (``signed``)."""
+        return self._sign(f"{purpose}\0{value}")  # a record id has no NUL: never a callback's
+
+    def signed(self, purpose: str, value: str, sig: str) -> bool:
+        """True when ``sig`` is ``sign(purpose, value)`` (constant time, any text)."""
+        given = str(sig or "").encode("utf-8", "replace")
+        return hmac.compare_digest(given, self.sign(purpose, value).encode())
+
     # ---- recovery
 
     def download_again(self, record_id: str) -> TaskRecord | None:

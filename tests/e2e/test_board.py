@@ -295,6 +295,7 @@ def test_a_rows_menu_and_a_double_click_on_v_make_one_task_each(
     expect(menu).to_be_hidden()
     upscale = wait_for(lambda: child(data, grid, "upscale"), timeout=10.0, interval=POLL_S)
     assert (upscale.parent_index, upscale.params["type"]) == (2, 1)
+    expect(row).to_contain_text("made here: U3")  # the row drawn after the upscale was sent
     row.get_by_role("button", name="V1", exact=True).dblclick()
     vary = wait_for(lambda: child(data, grid, "vary"), timeout=10.0, interval=POLL_S)
     assert (vary.parent_index, vary.params["type"]) == (0, 0)

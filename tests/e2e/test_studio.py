@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import zipfile
 from pathlib import Path
 
 from PIL import Image
@@ -172,9 +173,14 @@ def test_generate_upscale_vary_and_history(start_studio, page: Page, tmp_path: P
     expect(upscale_card).to_contain_text(f"Upscaled · {doubled[0]}×{doubled[1]}")
     assert file_size(data, store_of(data).get(upscale.id).files[0]) == doubled
     with page.expect_download() as download:
-        upscale_card.get_by_role("button", name="⬇ 1").click()
+        upscale_card.get_by_role("link", name="⬇ 1").click()
+    assert download.value.suggested_filename.startswith(f"mjstudio-{upscale.id[:8]}-")
     with Image.open(download.value.path()) as img:
         assert img.size == doubled
+    with page.expect_download() as download:  # the grid's four images, zipped when asked
+        grid_card.get_by_role("link", name="⬇ all").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert len(archive.namelist()) == 4
 
     grid_card.get_by_role("button", name="V3", exact=True).click()
     vary = wait_for(

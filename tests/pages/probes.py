@@ -6,6 +6,7 @@ patches one Streamlit (or sqlite3, or Pillow) entry point for its duration.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import sqlite3
@@ -17,15 +18,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import streamlit.testing.v1.app_test as app_test_module
 import streamlit.testing.v1.local_script_runner as runner_module
 from PIL import Image
+from starlette.applications import Starlette
 from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext, ThreadState
 from streamlit.testing.v1 import AppTest
 
+from mjstudio.server.files import file_routes
 from mjstudio.tasks.record import RecordState, TaskRecord
 from mjstudio.tasks.store import TaskStore
 
@@ -51,7 +55,7 @@ def block(at: AppTest, key: str):
 def image_urls(node) -> list[str]:
     """The URLs of every image shown under a node, in page order (board rows' included)."""
     found = []
-    for n in walk(node):
+    for n in [node, *walk(node)]:
         if getattr(n, "type", "") == "image":
             found += n.value
         elif _is_row(n):
@@ -119,10 +123,28 @@ class Media:
     storages: list[MemoryMediaFileStorage] = field(default_factory=list)
 
     def content(self, url: str) -> tuple[bytes, str]:
-        """(bytes, mimetype) Streamlit serves at a media URL of the last run."""
+        """(bytes, mimetype) the browser gets at an image URL of the last run: a media file
+        Streamlit serves, or a signed link the studio's file route serves (asked through it)."""
+        if url.startswith("/api/mjstudio/"):
+            return served(url)
         file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
         found = self.storages[-1].get_file(file_id)
         return bytes(found.content), found.mimetype
+
+
+def served(url: str) -> tuple[bytes, str]:
+    """(bytes, mimetype) the studio's routes answer a link with (this process's Studio)."""
+    from components import services
+
+    async def get() -> httpx.Response:
+        app = Starlette(routes=file_routes(services.studio))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
+            return await client.get(url)
+
+    answer = asyncio.run(get())
+    assert answer.status_code == 200, (url, answer.status_code)
+    return answer.content, answer.headers["content-type"]
 
 
 @contextmanager
