@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 from streamlit import config, runtime
@@ -33,6 +33,9 @@ from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
 from mjstudio.server import files as links
 from mjstudio.tasks.record import TaskRecord
+
+if TYPE_CHECKING:
+    from mjstudio.tasks.service import Studio
 
 TILE = 124  # CSS px: four tiles and the task's text fit a 1440 px wide screen with the sidebar
 NAME = "mjstudio.board_row"
@@ -101,29 +104,29 @@ def data(
 
 def _images(record: TaskRecord, files: list[Path], *, where: str) -> list[dict[str, Any]]:
     derive = image_actions.can_derive(record)
-    count = 1 if record.mode == "upscale" else len(files)
-    row = key(where, record)
+    count = min(1 if record.mode == "upscale" else len(files), len(files))
+    studio, thumbs, row = services.studio(), results.paths(record.thumbs), key(where, record)
     return [
-        {"n": i + 1, "src": _src(record, i, files[i], f"{row}.{i}"), "derive": derive}
-        for i in range(min(count, len(files)))
+        {"n": i + 1, "src": _src(studio, record, i, files[i], thumbs, row), "derive": derive}
+        for i in range(count)
     ]
 
 
-def _src(record: TaskRecord, index: int, file: Path, coordinates: str) -> str | None:
+def _src(
+    studio: Studio, record: TaskRecord, index: int, file: Path, thumbs: list[Path], row: str
+) -> str | None:
     """The stored thumbnail's signed link; a display copy (made once) for an older task with
     no thumbnail; None when the result file itself is gone."""
     if not file.is_file():
         return None
-    studio = services.studio()
-    rel = record.thumbs[index] if index < len(record.thumbs) else None
-    if rel:
+    if index < len(thumbs):
         try:
-            version = str(studio.store.abspath(rel).stat().st_mtime_ns)
-        except (OSError, ValueError):
+            version = str(thumbs[index].stat().st_mtime_ns)
+        except OSError:
             version = None
         if version is not None:
-            return links.file_url(studio, rel, version)
-    return _media_url(file, coordinates)
+            return links.file_url(studio, record.thumbs[index], version)
+    return _media_url(file, f"{row}.{index}")
 
 
 def _media_url(path: Path, coordinates: str) -> str | None:

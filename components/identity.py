@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from components import per_run
 
 STUDIO_NAME = "MJ Studio"
 # what st.login() (its default provider) needs in [auth]
@@ -109,15 +110,7 @@ def owner() -> str | None:
     after require_sign_in. Found once per script run (a board row asks for each of its
     actions; the secrets and the visitor do not change within a run).
     """
-    ctx = get_script_run_ctx(suppress_warning=True)
-    run = ctx.cursors if ctx is not None else None  # a new dict for every run
-    kept = getattr(ctx, "_mjstudio_owner", None)
-    if run is not None and kept is not None and kept[0] is run:
-        return kept[1]
-    found = _owner()
-    if ctx is not None:
-        ctx._mjstudio_owner = (run, found)  # holds the run's dict: no other run can match
-    return found
+    return per_run.once("owner", _owner)
 
 
 def _owner() -> str | None:

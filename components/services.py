@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from components import session
+from components import per_run, session
 from mjstudio.config import Connection, Settings
 from mjstudio.server import embedded
 
@@ -31,9 +31,12 @@ def settings() -> Settings:
 def studio() -> Studio:
     """The process's Studio (store, uploads, tracker); the server's lifespan made it first.
 
-    Studio.shared is a dictionary lookup; a cache keyed by the settings would hash them on
-    every call (a dozen times a page run).
+    Found once per script run (every board row asks for it several times).
     """
+    return per_run.once("studio", _studio)
+
+
+def _studio() -> Studio:
     from mjstudio.tasks.service import Studio  # imported by the server's start-up thread
 
     return Studio.shared(settings())
