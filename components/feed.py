@@ -23,7 +23,18 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import board, problems, records, services, session, task_card, team, viewer, wakeup
+from components import (
+    board,
+    problems,
+    records,
+    results,
+    services,
+    session,
+    task_card,
+    team,
+    viewer,
+    wakeup,
+)
 from mjstudio.tasks.record import TaskRecord
 
 REFRESH_S = 0.3
@@ -67,6 +78,7 @@ def render(where: str) -> None:
 def _draw(shown: list[TaskRecord], where: str) -> dict[str, DeltaGenerator]:
     """The finished cards, and an empty slot (for the fragment) for each running one."""
     slots: dict[str, DeltaGenerator] = {}
+    results.read_children(shown)
     for record in shown:
         if records.is_live(record):
             slots[record.id] = st.container()  # filled by the fragment, in feed order

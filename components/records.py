@@ -19,9 +19,8 @@ def is_live(record: TaskRecord) -> bool:
 
 
 def by_ids(store: TaskStore, ids: list[str]) -> list[TaskRecord]:
-    """The records of these local ids that still exist, in the same order (one lookup each)."""
-    found = [store.get(rid) for rid in ids]
-    return [r for r in found if r is not None]
+    """The records of these local ids that still exist, in the same order (one query)."""
+    return store.get_many(ids)
 
 
 def fresh(store: TaskStore, ids: list[str], kept: tuple | None) -> tuple:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import services
+from components import per_run, services
 from components.plain import plain
 from mjstudio.api.prompt import format_flags
 from mjstudio.tasks.record import RecordState, TaskRecord
@@ -103,6 +103,24 @@ def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else ""
 
 
+def read_children(records: list[TaskRecord]) -> None:
+    """Read what was made from a page's finished tasks in one query, for their lineage."""
+    known = per_run.once("children", dict)
+    wanted = [r.id for r in records if r.is_done and r.id not in known]
+    found: dict[str, list[TaskRecord]] = {rid: [] for rid in wanted}
+    for kid in services.studio().store.children_of(wanted):
+        found[kid.parent_id].append(kid)
+    known.update(found)
+
+
+def children(record: TaskRecord) -> list[TaskRecord]:
+    """What was made from a task (oldest first): read with the page's rows, or now."""
+    known = per_run.once("children", dict)
+    if record.id not in known:
+        known[record.id] = services.studio().store.children(record.id)
+    return known[record.id]
+
+
 def lineage(record: TaskRecord) -> str:
     """Where the task came from, what was made from it and its task id (escaped Markdown)."""
     return plain(lineage_text(record))
@@ -119,7 +137,7 @@ def lineage_text(record: TaskRecord) -> str:
             parts.append(f"from image {index} of “{prompt or mode}” ({task_id})")
         else:
             parts.append("from a deleted task")
-    kids = services.studio().store.children(record.id) if record.is_done else []
+    kids = children(record) if record.is_done else []
     if kids:
         labels = [f"{'U' if k.mode == 'upscale' else 'V'}{(k.parent_index or 0) + 1}" for k in kids]
         parts.append("made here: " + ", ".join(labels))

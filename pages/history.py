@@ -8,7 +8,17 @@ import datetime as dt
 
 import streamlit as st
 
-from components import actions, board, favourites, records, services, task_card, team, viewer
+from components import (
+    actions,
+    board,
+    favourites,
+    records,
+    results,
+    services,
+    task_card,
+    team,
+    viewer,
+)
 from components.row_action import Action
 from mjstudio.api.contract import MODES
 from mjstudio.tasks.record import RecordState, TaskRecord
@@ -85,6 +95,7 @@ def _delete(record: TaskRecord) -> None:
 
 shown = store.list(conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
 board.style()
+results.read_children(shown)  # for each row's lineage: one query
 with st.container(key=board.wrapper_key("history"), gap="xsmall"):
     for record in shown:
         task_card.render(record, where="history", compact=True, bar=history_bar)

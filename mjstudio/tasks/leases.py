@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from mjstudio.tasks.backend import sql
@@ -69,6 +69,13 @@ class Leases(Database):
     def _select(self, where: str, args: Args, tail: str = "") -> list[TaskRecord]:
         rows = self._rows(f"SELECT * FROM tasks WHERE {where} {tail}", args)
         return [from_row(row) for row in rows]
+
+    def _select_in(self, column: str, values: Iterable[str], tail: str = "") -> list[TaskRecord]:
+        """The records whose ``column`` is one of ``values`` (one query; none for none)."""
+        names = {f"v{n}": value for n, value in enumerate(dict.fromkeys(values))}
+        if not names:
+            return []
+        return self._select(f"{column} IN ({', '.join(':' + n for n in names)})", names, tail)
 
     def due(self, now: float | None = None) -> list[TaskRecord]:
         """Sent active tasks whose next poll is due, and successes not yet downloaded.

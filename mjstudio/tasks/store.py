@@ -181,6 +181,11 @@ class TaskStore(Leases):
         found = self._select("id = :id", {"id": id})
         return found[0] if found else None
 
+    def get_many(self, ids: list[str]) -> Records:
+        """The records of these local ids that exist, in the given order (one query)."""
+        by_id = {record.id: record for record in self._select_in("id", ids)}
+        return [by_id[rid] for rid in ids if rid in by_id]
+
     def find_task(self, workspace: str, task_id: str) -> TaskRecord | None:
         """The record of a provider task id in a workspace, or None."""
         where = "workspace = :workspace AND task_id = :task_id"
@@ -256,6 +261,10 @@ class TaskStore(Leases):
     def children(self, id: str) -> Records:
         """Records made from this one (vary, upscale), oldest first."""
         return self._select("parent_id = :id", {"id": id}, "ORDER BY created_at, seq")
+
+    def children_of(self, ids: list[str]) -> Records:
+        """Records made from any of these (one query), oldest first."""
+        return self._select_in("parent_id", ids, "ORDER BY created_at, seq")
 
     def workspaces(self) -> Names:
         """Every workspace that has records."""

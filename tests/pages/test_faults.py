@@ -197,7 +197,8 @@ def _unavailable(*args, **kwargs):
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.title)
 def test_a_data_folder_that_cant_be_used_shows_one_banner(app, store, monkeypatch, page):
     app()  # the studio starts with its folder fine
-    reads = ("list", "get", "count", "count_active", "running", "latest_update", "children")
+    reads = ("list", "get", "get_many", "count", "count_active", "running", "latest_update")
+    reads += ("children", "children_of")
     for name in (*reads, "active", "add", "update", "find_submission"):
         monkeypatch.setattr(TaskStore, name, _unavailable)
     at = app(page.script)
@@ -241,6 +242,7 @@ def _feed_fragment_alone() -> None:
 
 def test_the_feed_fragment_survives_the_folder_going_away(data_dir, monkeypatch):
     monkeypatch.setattr(TaskStore, "get", _unavailable)
+    monkeypatch.setattr(TaskStore, "get_many", _unavailable)
     at = AppTest.from_function(_feed_fragment_alone, default_timeout=30)
     at.run()
     assert not at.exception

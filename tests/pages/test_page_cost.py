@@ -141,8 +141,10 @@ def test_a_refresh_reads_the_running_records_only_when_they_changed(
     with probes.fragments() as seen:
         at = app()
     fragment = seen.timers[0][0]
-    read, get = [], TaskStore.get
-    monkeypatch.setattr(TaskStore, "get", lambda self, rid: read.append(rid) or get(self, rid))
+    read, get_many = [], TaskStore.get_many
+    monkeypatch.setattr(
+        TaskStore, "get_many", lambda self, ids: read.extend(ids) or get_many(self, ids)
+    )
     probes.tick(at, fragment)
     assert read == []  # one indexed max(updated_at) said nothing changed
     assert [p.proto.text for p in at.get("progress")][0].startswith("Processing")

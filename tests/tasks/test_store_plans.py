@@ -114,6 +114,7 @@ def _calls(store: PlannedStore) -> dict[str, tuple[Callable[[], Any], str]]:
         "find_task": (lambda: store.find_task(WS, "t-5"), "tasks_ws_task"),
         "find_submission": (lambda: store.find_submission(WS, "sub-1"), "tasks_ws_submission"),
         "get": (lambda: store.get(ids[0]), "sqlite_autoindex_tasks_1"),
+        "get_many": (lambda: store.get_many(ids[:8]), "sqlite_autoindex_tasks_1"),
         "recent_costs": (store.recent_costs, "tasks_costs"),
         "workspaces": (store.workspaces, "tasks_ws_created"),
         "upload_tokens": (store.upload_tokens, "tasks_uploads"),
@@ -155,6 +156,10 @@ def test_the_indexed_queries_still_answer_right(store: PlannedStore) -> None:
     assert len(store.recent_costs(5)) == 5 and store.recent_costs(1)[0][2] == 30.0 + 599 % 7
     assert store.count(WS, query="fox") == len([n for n in range(630) if n % 3 == 0])
     assert [c.task_id for c in store.children(store.parent_id)] == ["t-700"]
+    ids = store.running_ids
+    picked = [ids[5], "gone", ids[2], ids[5]]  # the order asked, the missing left out
+    assert [r.id for r in store.get_many(picked)] == [ids[5], ids[2], ids[5]]
+    assert store.get_many([]) == []
 
 
 def test_the_plans_hold_on_an_empty_store(tmp_path: Path) -> None:
