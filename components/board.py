@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import actions, board_row, favourites, results, session, task_status
 from components.plain import plain
@@ -89,11 +90,55 @@ def default_actions(record: TaskRecord, *, where: str) -> list[Action]:
     ]
 
 
+def draw(
+    records: list[TaskRecord],
+    *,
+    where: str,
+    bar: Bar | None = None,
+    slot_for: Callable[[TaskRecord], bool] | None = None,
+) -> dict[str, DeltaGenerator]:
+    """Tasks as board rows, in order: each run of finished tasks one browser-drawn element,
+    any other task a Streamlit row, or an empty slot (returned by id) where ``slot_for`` says
+    the feed's live fragment fills it."""
+    slots: dict[str, DeltaGenerator] = {}
+    run: list[tuple[TaskRecord, list[Action]]] = []
+    runs = 0
+    for record in records:
+        if record.is_done and not (slot_for is not None and slot_for(record)):
+            run.append((record, _actions(record, where=where, bar=bar)))
+            continue
+        runs += _flush(run, where, runs)
+        if slot_for is not None and slot_for(record):
+            slots[record.id] = st.container()
+        else:
+            row(record, where=where, bar=bar)
+    _flush(run, where, runs)
+    return slots
+
+
+def _flush(run: list[tuple[TaskRecord, list[Action]]], where: str, number: int) -> int:
+    """Draw a run of finished rows as one element and empty it; 1 if there was one, else 0.
+
+    The element's key is its place on the page (rows-<where>-<n>), not its first task: a task
+    that finishes above joins the same element, which keeps the rows already drawn (a click
+    on one of them is not lost to a new element).
+    """
+    if not run:
+        return 0
+    board_row.draw(list(run), where=where, name=f"rows-{where}-{number}")
+    run.clear()
+    return 1
+
+
+def _actions(record: TaskRecord, *, where: str, bar: Bar | None) -> list[Action]:
+    return bar(record) if bar is not None else default_actions(record, where=where)
+
+
 def row(record: TaskRecord, *, where: str, bar: Bar | None = None) -> None:
-    """One task as one row of the board (its container key is the card's: card-<where>-<id>)."""
+    """One task as one row of the board (its card key: card-<where>-<id>)."""
     if record.is_done:
-        found = bar(record) if bar is not None else default_actions(record, where=where)
-        board_row.draw(record, where=where, found=found)
+        found = _actions(record, where=where, bar=bar)
+        board_row.draw([(record, found)], where=where, name=f"rows-{where}-{record.id}")
         return
     with st.container(border=True, horizontal=True, gap="small", key=f"card-{where}-{record.id}"):
         with st.container(width=IMAGES):

@@ -113,20 +113,38 @@ function about(data, send) {
 }
 
 const DECODER = new TextDecoder();
-const DRAWN = new WeakMap(); // row root -> the data it shows: the same data is not drawn again
+// root -> Map(row id -> {text, node}): a row whose data did not change keeps its elements.
+const DRAWN = new WeakMap();
 
-export default function ({ data: sent, parentElement, setTriggerValue }) {
-  const root = parentElement.querySelector(".mj-row");
-  if (!root || !sent) return;
-  const text = DECODER.decode(sent); // UTF-8 JSON: Python sends it as bytes
-  // Every page run sends the row again; redrawing it unchanged would replace the buttons
-  // under the pointer (a click in between would be lost) and close an open menu.
-  if (DRAWN.get(root) === text) return;
-  DRAWN.set(root, text);
-  const data = JSON.parse(text);
-  const send = (value) => setTriggerValue("action", { ...value, nonce: data.nonce });
+function drawRow(data, setTriggerValue) {
+  const send = (value) =>
+    setTriggerValue("action", { ...value, row: data.row, nonce: data.nonce });
+  const row = make("div", `mj-row st-key-${data.card}`);
+  row.dataset.row = data.row;
+  row.style.setProperty("--tile", `${data.tile}px`);
   const images = make("div", "images");
   for (const image of data.images) images.append(tile(image, data, send));
-  root.style.setProperty("--tile", `${data.tile}px`);
-  root.replaceChildren(images, about(data, send));
+  row.append(images, about(data, send));
+  return row;
+}
+
+export default function ({ data: sent, parentElement, setTriggerValue }) {
+  const root = parentElement.querySelector(".mj-rows");
+  if (!root || !sent) return;
+  // Every page run sends the rows again; drawing an unchanged row again would replace the
+  // buttons under the pointer (a click in between would be lost) and close an open menu.
+  const { rows } = JSON.parse(DECODER.decode(sent)); // UTF-8 JSON: Python sends bytes
+  const before = DRAWN.get(root) ?? new Map();
+  const now = new Map();
+  const nodes = rows.map((data) => {
+    const text = JSON.stringify(data);
+    const kept = before.get(data.row);
+    const node = kept && kept.text === text ? kept.node : drawRow(data, setTriggerValue);
+    now.set(data.row, { text, node });
+    return node;
+  });
+  DRAWN.set(root, now);
+  if (nodes.length !== root.children.length || nodes.some((n, i) => root.children[i] !== n)) {
+    root.replaceChildren(...nodes);
+  }
 }

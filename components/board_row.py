@@ -1,11 +1,13 @@
-"""A finished task as one board row drawn by the browser: one element per row, not forty.
+"""Finished tasks as board rows drawn by the browser: one element for a run of rows, not forty
+Streamlit elements for each.
 
-The row's four thumbnails, their U<n> / V<n> / "⤢" / "⋯" controls, the task's state, prompt,
-parameters and lineage, its actions (star, use these settings, re-run; History's own) and its
-download are one Streamlit custom component (``st.components.v2``: board_row.js and
-board_row.css, in Streamlit's theme colours). A page run sends the row's data (plain text and
-links); a click comes back as the row's one trigger, ``action``, and is done where the row is
-drawn, as a button's click would be.
+A finished task's row shows its four thumbnails with U<n> / V<n> / "⤢" / "⋯" under each, its
+state, prompt, parameters and lineage, its actions (star, use these settings, re-run; History's
+own) and its download. A run of such rows is one Streamlit custom component
+(``st.components.v2``: board_row.js and board_row.css, in Streamlit's theme colours). A page
+run sends the rows' data (plain text and links); a click comes back as the element's one
+trigger, ``action``, naming its row, and is done where the rows are drawn, as a button's click
+would be. The browser draws again only the rows whose data changed.
 
 One task per click: every trigger carries the row's click token (components/actions.py). An
 action that sends a task (U, V, a menu's upscale or vary, re-run) is done only when the token
@@ -45,31 +47,39 @@ _HERE = Path(__file__).parent
 
 _ROW = st.components.v2.component(
     NAME,
-    html='<div class="mj-row"></div>',
+    html='<div class="mj-rows"></div>',
     css=(_HERE / "board_row.css").read_text(encoding="utf-8"),
     js=(_HERE / "board_row.js").read_text(encoding="utf-8"),
 )
 
 
 def _heard() -> None:
-    """The trigger's callback: the click is done where the row is drawn (see ``draw``)."""
+    """The trigger's callback: the click is done where the rows are drawn (see ``draw``)."""
 
 
 def key(where: str, record: TaskRecord) -> str:
-    """The row's key: the card's (card-<where>-<id>), as a running task's row has it."""
+    """A row's card key (card-<where>-<id>, as a running task's row has it): the browser gives
+    the row that class, st-key-<card key>, as Streamlit gives a keyed container."""
     return f"card-{where}-{record.id}"
 
 
-def draw(record: TaskRecord, *, where: str, found: list[Action]) -> None:
-    """One finished task as one row; a click on it is done now."""
+def draw(rows: list[tuple[TaskRecord, list[Action]]], *, where: str, name: str) -> None:
+    """Finished tasks, each with its actions, as rows of one element (``name``: its key, unique
+    on the page); a click on one of them is done now."""
+    sent = [_row(record, where=where, found=found) for record, found in rows]
+    done = _ROW(key=name, data=json.dumps({"rows": sent}).encode(), on_action_change=_heard)
+    event = done.get("action")
+    if isinstance(event, dict):
+        for record, found in rows:
+            if record.id == event.get("row"):
+                _do(record, event, where=where, found=found)
+
+
+def _row(record: TaskRecord, *, where: str, found: list[Action]) -> dict[str, Any]:
     files = results.paths(record.files)
-    done = _ROW(
-        key=key(where, record),
-        data=json.dumps(data(record, where=where, files=files, found=found)).encode(),
-        on_action_change=_heard,
+    return {"row": record.id, "card": key(where, record)} | data(
+        record, where=where, files=files, found=found
     )
-    if done.get("action"):
-        _do(record, done["action"], where=where, found=found)
 
 
 # --------------------------------------------------------------------------- what is sent

@@ -77,14 +77,8 @@ def render(where: str) -> None:
 
 def _draw(shown: list[TaskRecord], where: str) -> dict[str, DeltaGenerator]:
     """The finished cards, and an empty slot (for the fragment) for each running one."""
-    slots: dict[str, DeltaGenerator] = {}
     results.read_children(shown)
-    for record in shown:
-        if records.is_live(record):
-            slots[record.id] = st.container()  # filled by the fragment, in feed order
-        else:
-            task_card.render(record, where=where)
-    return slots
+    return task_card.render_all(shown, where=where, slot_for=records.is_live)
 
 
 def _live(where: str, slots: dict[str, DeltaGenerator]) -> None:

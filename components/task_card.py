@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import actions, board, display, results, session, task_status, viewer
 from components.plain import plain
@@ -23,6 +24,28 @@ from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
 from mjstudio.tasks.record import TaskRecord
 
 Bar = Callable[[TaskRecord], list[Action]]
+
+
+def render_all(
+    shown: list[TaskRecord],
+    *,
+    where: str,
+    compact: bool = False,
+    bar: Bar | None = None,
+    slot_for: Callable[[TaskRecord], bool] | None = None,
+) -> dict[str, DeltaGenerator]:
+    """Draw a page's tasks in order: the board's rows (runs of finished tasks drawn by the
+    browser), or large cards when chosen. Where ``slot_for`` says so, an empty slot for the
+    feed's live fragment instead (returned by record id)."""
+    if not session.large_cards():
+        return board.draw(shown, where=where, bar=bar, slot_for=slot_for)
+    slots: dict[str, DeltaGenerator] = {}
+    for record in shown:
+        if slot_for is not None and slot_for(record):
+            slots[record.id] = st.container()
+        else:
+            render(record, where=where, compact=compact, bar=bar)
+    return slots
 
 
 def render(

@@ -97,6 +97,5 @@ shown = store.list(conn.workspace, **filters, limit=PAGE_SIZE, offset=(page_no -
 board.style()
 results.read_children(shown)  # for each row's lineage: one query
 with st.container(key=board.wrapper_key("history"), gap="xsmall"):
-    for record in shown:
-        task_card.render(record, where="history", compact=True, bar=history_bar)
+    task_card.render_all(shown, where="history", compact=True, bar=history_bar)
 viewer.show("history", [r.id for r in shown])

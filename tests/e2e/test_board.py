@@ -49,8 +49,10 @@ PROMPTS = (
     "a brass robot reading in a library",
 )
 ROWS = '[class*="st-key-card-text-to-image-"]'
-# The images of a row (a page script: querySelectorAll does not look into a shadow root).
+# The images of a row: a finished row is drawn in a shadow root (found there by Playwright's
+# locators); a page script's querySelectorAll does not look into one by itself.
 ROW_IMAGES = """const rowImages = (row) => [...row.querySelectorAll('[data-testid="stImage"] img'),
+    ...row.querySelectorAll('.tile img'),
     ...[...row.querySelectorAll('[data-testid="stBidiComponentIsolated"]')].flatMap(
         host => host.shadowRoot ? [...host.shadowRoot.querySelectorAll('img')] : [])];"""
 SEEN = (

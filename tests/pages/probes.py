@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import streamlit.testing.v1.app_test as app_test_module
@@ -48,39 +49,72 @@ def walk(node) -> Iterator:
 
 
 def block(at: AppTest, key: str):
-    """The container with this key (a card is ``card-<where>-<record id>``)."""
-    return next(n for n in walk(at.main) if getattr(n, "key", None) == key)
+    """The container with this key (a card is ``card-<where>-<record id>``); a finished task's
+    board row has no container of its own (the browser draws it): then its ``Row``."""
+    found = next((n for n in walk(at.main) if getattr(n, "key", None) == key), None)
+    if found is not None:
+        return found
+    for element in (n for n in walk(at.main) if _is_rows(n)):
+        for sent in _sent(element):
+            if sent["card"] == key:
+                return Row(element, sent["row"])
+    raise LookupError(f"nothing on the page has the key {key!r}")
 
 
 def image_urls(node) -> list[str]:
     """The URLs of every image shown under a node, in page order (board rows' included)."""
+    if isinstance(node, Row):
+        return [image["src"] for image in node.data["images"] if image["src"]]
     found = []
     for n in [node, *walk(node)]:
         if getattr(n, "type", "") == "image":
             found += n.value
-        elif _is_row(n):
-            found += [image["src"] for image in row_data(n)["images"] if image["src"]]
+        elif _is_rows(n):
+            found += [url for sent in _sent(n) for url in image_urls(Row(n, sent["row"]))]
     return found
 
 
 # --------------------------------------------------------------------------- board rows
 
-ROW_COMPONENT = "mjstudio.board_row"  # components/board_row.py
+ROWS_COMPONENT = "mjstudio.board_row"  # components/board_row.py
 
 
-def _is_row(node) -> bool:
+@dataclass(frozen=True)
+class Row:
+    """One finished task's board row: the element that draws it (with its neighbours) and the
+    task's id. An older run's Row keeps what that run sent (a click on it is a click on it)."""
+
+    element: Any
+    id: str
+
+    @property
+    def data(self) -> dict:
+        """What the row was sent to draw (components/board_row.py ``data``)."""
+        return next(sent for sent in _sent(self.element) if sent["row"] == self.id)
+
+
+def _is_rows(node) -> bool:
     proto = getattr(node, "proto", None)
-    return getattr(node, "type", "") == "bidi_component" and (proto.component_name == ROW_COMPONENT)
+    return getattr(node, "type", "") == "bidi_component" and (
+        proto.component_name == ROWS_COMPONENT
+    )
 
 
-def row(node):
-    """The browser-drawn board row under a node (a card's container, or the page)."""
-    return next(n for n in [node, *walk(node)] if _is_row(n))
+def _sent(element) -> list[dict]:
+    return json.loads(element.proto.bytes)["rows"]
+
+
+def row(node) -> Row:
+    """The board row a node is, or the first one drawn under it."""
+    if isinstance(node, Row):
+        return node
+    element = next(n for n in [node, *walk(node)] if _is_rows(n))
+    return Row(element, _sent(element)[0]["row"])
 
 
 def row_data(node) -> dict:
     """What a board row was sent to draw (components/board_row.py ``data``)."""
-    return json.loads(row(node).proto.bytes)
+    return row(node).data
 
 
 def row_labels(node) -> list[str]:
@@ -96,13 +130,13 @@ def row_labels(node) -> list[str]:
 
 
 def click_row(at: AppTest, node, do: str, index: int | None = None, **extra) -> AppTest:
-    """A click on a board row, as board_row.js sends it: its trigger, with the row's click
-    token as drawn on the last run (``nonce=`` sends another), then the run that follows."""
+    """A click on a board row, as board_row.js sends it: the element's trigger naming the row,
+    with its click token as drawn then (``nonce=`` sends another), and the run that follows."""
     found = row(node)
-    value = {"do": do, "nonce": json.loads(found.proto.bytes)["nonce"]}
+    value = {"do": do, "row": found.id, "nonce": found.data["nonce"]}
     value |= ({} if index is None else {"index": index}) | extra
     states = at._tree.get_widget_states()
-    trigger = WidgetState(id=_make_trigger_id(found.proto.id, "events"))
+    trigger = WidgetState(id=_make_trigger_id(found.element.proto.id, "events"))
     trigger.json_trigger_value = json.dumps([{"event": "action", "value": value}])
     states.widgets.append(trigger)
     return at._run(states)
@@ -178,28 +212,47 @@ class Fragments:
 
 @contextmanager
 def fragments() -> Iterator[Fragments]:
-    """Record every ``run_every`` timer sent and the fragment each task card is drawn in."""
-    from components import task_card
+    """Record every ``run_every`` timer sent and the fragment each task card is drawn in (a
+    large card, a Streamlit-drawn row or a browser-drawn row: each task once per drawing)."""
+    from components import board, board_row, task_card
 
     seen = Fragments()
-    enqueue, render = ScriptRunContext.enqueue, task_card.render
+    enqueue, drawing = ScriptRunContext.enqueue, threading.local()
+    patched = {
+        (task_card, "render"): lambda record, **kw: [record],
+        (board, "row"): lambda record, **kw: [record],
+        (board_row, "draw"): lambda rows, **kw: [record for record, _ in rows],
+    }
+    originals = {place: getattr(*place) for place in patched}
+
+    def watched(place, drawn):
+        def draw(*args, **kwargs):
+            if getattr(drawing, "on", False):  # drawn by a watched caller: seen already
+                return originals[place](*args, **kwargs)
+            for record in drawn(*args, **kwargs):
+                seen.cards.append((record.id, ThreadState.get().fragment_id))
+            drawing.on = True
+            try:
+                return originals[place](*args, **kwargs)
+            finally:
+                drawing.on = False
+
+        return draw
 
     def watched_enqueue(self, msg) -> None:
         if msg.HasField("auto_rerun"):
             seen.timers.append((msg.auto_rerun.fragment_id, msg.auto_rerun.interval))
         enqueue(self, msg)
 
-    def watched_render(record: TaskRecord, **kwargs) -> None:
-        seen.cards.append((record.id, ThreadState.get().fragment_id))
-        render(record, **kwargs)
-
     ScriptRunContext.enqueue = watched_enqueue
-    task_card.render = watched_render
+    for place, drawn in patched.items():
+        setattr(*place, watched(place, drawn))
     try:
         yield seen
     finally:
         ScriptRunContext.enqueue = enqueue
-        task_card.render = render
+        for place, original in originals.items():
+            setattr(*place, original)
 
 
 def tick(at: AppTest, fragment_id: str) -> AppTest:
