@@ -1,11 +1,12 @@
 """The dense board: each task is one row, its four thumbnails side by side (an upscale: its one
 image), then its state, prompt (plain text), parameters and a small action bar.
 
-A finished task's row is drawn by the browser as one element (components/board_row.py): under
-each thumbnail sit U<n> (upscale, Standard HD), V<n> (vary, subtle), "⤢" (the viewer,
-components/viewer.py) and "⋯", a menu with every upscale and vary type, Paint this and Use as
-reference. A running task's row is Streamlit's own: its progress where its images will be,
-redrawn by the feed's live fragment (components/feed.py) until it is done.
+Finished tasks' rows are drawn by the browser, each run of them one element
+(components/board_row.py), so a page's cost hardly grows with its rows. Under each thumbnail
+sit U<n> (upscale, Standard HD), V<n> (vary, subtle), "⤢" (the viewer, components/viewer.py)
+and "⋯", a menu with every upscale and vary type, Paint this and Use as reference. A running
+task's row is Streamlit's own: its progress where its images will be, redrawn by the feed's
+live fragment (components/feed.py) until it is done.
 
 A row's actions (``bar``: star, use these settings, re-run by default; History's own there) are
 ``Action``s (components/row_action.py): buttons of the browser-drawn row, or Streamlit's small

@@ -14,8 +14,9 @@ no timer at all.
 A Streamlit fragment clears what a rerun of it does not draw again, so a running card is drawn
 on every tick; it is small (header, state line, lineage), and it shows the elapsed time.
 
-The feed is a dense board (components/board.py: one row per task) unless the session chose the
-large cards; the image viewer (components/viewer.py) steps through the feed's tasks.
+The feed is a dense board (components/board.py: one row per task, each run of finished rows one
+browser-drawn element) unless the session chose the large cards; the image viewer
+(components/viewer.py) steps through the feed's tasks.
 """
 
 from __future__ import annotations
