@@ -56,17 +56,6 @@ def is_mine(record: TaskRecord) -> bool:
     return found is None or record.owner == found
 
 
-def share_button(record: TaskRecord, where: str) -> None:
-    """ "Share with team" on the owner's own task (or stop sharing); nothing with sign-in off."""
-    if owner() is None or not is_mine(record):
-        return
-    label, icon = ("Shared", ":material/group:") if record.shared else ("Share with team", None)
-    tip = "Stop showing it to the team" if record.shared else "Show it in the team's Team view"
-    if st.button(label, key=f"{where}:{record.id}:share", type="tertiary", icon=icon, help=tip):
-        services.studio().store.set_shared(record.id, not record.shared)
-        st.rerun()
-
-
 def share_action(record: TaskRecord, where: str) -> list[Action]:
     """ "Share with team" (or "Shared": stop sharing) as a row action on the owner's own task."""
     if owner() is None or not is_mine(record):
