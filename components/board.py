@@ -105,11 +105,12 @@ def draw(
     run: list[tuple[TaskRecord, list[Action]]] = []
     runs = 0
     for record in records:
-        if record.is_done and not (slot_for is not None and slot_for(record)):
+        slotted = slot_for is not None and slot_for(record)
+        if record.is_done and not slotted:
             run.append((record, _actions(record, where=where, bar=bar)))
             continue
         runs += _flush(run, where, runs)
-        if slot_for is not None and slot_for(record):
+        if slotted:
             slots[record.id] = st.container()
         else:
             row(record, where=where, bar=bar)

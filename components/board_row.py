@@ -95,7 +95,7 @@ def data(
     return {
         "nonce": actions.click_nonce(record),
         "tile": TILE,
-        "images": _images(record, files, where=where),
+        "images": _images(record, files, missing, where=where),
         "upscaled": _upscaled(files) if record.mode == "upscale" else None,
         "menu": image_actions.menu_entries(record),
         "upscale": UPSCALE_TYPES[0],
@@ -112,12 +112,18 @@ def data(
     }
 
 
-def _images(record: TaskRecord, files: list[Path], *, where: str) -> list[dict[str, Any]]:
+def _images(
+    record: TaskRecord, files: list[Path], missing: list[int], *, where: str
+) -> list[dict[str, Any]]:
     derive = image_actions.can_derive(record)
     count = min(1 if record.mode == "upscale" else len(files), len(files))
     studio, thumbs, row = services.studio(), results.paths(record.thumbs), key(where, record)
     return [
-        {"n": i + 1, "src": _src(studio, record, i, files[i], thumbs, row), "derive": derive}
+        {
+            "n": i + 1,
+            "src": None if i + 1 in missing else _src(studio, record, i, files[i], thumbs, row),
+            "derive": derive,
+        }
         for i in range(count)
     ]
 
@@ -126,9 +132,7 @@ def _src(
     studio: Studio, record: TaskRecord, index: int, file: Path, thumbs: list[Path], row: str
 ) -> str | None:
     """The stored thumbnail's signed link; a display copy (made once) for an older task with
-    no thumbnail; None when the result file itself is gone."""
-    if not file.is_file():
-        return None
+    no thumbnail (the result file is there: see ``missing``)."""
     if index < len(thumbs):
         try:
             version = str(thumbs[index].stat().st_mtime_ns)
@@ -167,7 +171,7 @@ def _download(record: TaskRecord, paths: list[Path], missing: list[int]) -> dict
     return None
 
 
-def _upscaled(files: list[Path]) -> str | None:
+def _upscaled(files: list[Path]) -> str:
     size = display.pixel_size(files[0]) if files else None
     return f"Upscaled · {size[0]}×{size[1]}" if size else "Upscaled image"
 
@@ -194,10 +198,8 @@ def _download_again(record: TaskRecord) -> Action:
 # --------------------------------------------------------------------------- a click
 
 
-def _do(record: TaskRecord, event: Any, *, where: str, found: list[Action]) -> None:
+def _do(record: TaskRecord, event: dict, *, where: str, found: list[Action]) -> None:
     """Do what a click on the row asked (a stale click that would send a task is dropped)."""
-    if not isinstance(event, dict):
-        return
     current = event.get("nonce") == actions.click_nonce(record)
     name, index = event.get("do"), event.get("index")
     if name in ("U", "V", "open", "menu"):
