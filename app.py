@@ -61,13 +61,14 @@ def _start(conns: list[Connection]) -> None:
 
 
 def _once_per_process_checks() -> None:
-    """Streamlit's first element of a process checks whether it runs in a REPL (a walk over
-    every loaded module, about 0.1 s); done here, it is not paid by the first page run."""
+    """Streamlit's first element of a process checks whether it was started from a REPL, to print
+    a warning: `inspect.stack()` with source context, a walk over every loaded module's file
+    (0.1-0.2 s of the start-up window with the studio's modules loaded). This function runs in
+    the server's lifespan, so the process is `streamlit run` and the answer is known: no."""
     from streamlit import delta_generator
 
-    check = getattr(delta_generator, "_maybe_print_use_warning", None)
-    if check is not None:
-        check()  # under `streamlit run` it prints nothing
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
 
 
 @asynccontextmanager

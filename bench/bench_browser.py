@@ -1,7 +1,8 @@
 """Whole-server figures, measured with real processes and Debian's Chromium.
 
 - `streamlit run app.py` until its first page is rendered in the browser, with an empty data
-  folder and with 10,000 tasks (reference: a bare one-line Streamlit app, same run);
+  folder and with 10,000 tasks (reference: a bare one-line Streamlit app, same run; medians of
+  three starts each, taken in turn);
 - opening `/` on a warm server until the app is idle, 10,000 tasks vs an empty folder;
 - server CPU while nobody is connected, 10,000 tasks vs an empty folder;
 - server CPU while one task runs in the browser, with 4 finished cards in the feed vs none.
@@ -106,6 +107,21 @@ def start_to_render(browser, app: Path, data_dir: Path, selector: str) -> float:
         _wait_up(url, proc)
         _rendered(browser, url, selector)
         return time.perf_counter() - began
+
+
+def cold_starts(browser, root: Path, full: Path, rounds: int) -> tuple[float, ...]:
+    """Median start-to-render of the bare app and of the studio (new empty folder, 8 tasks, the
+    full folder), taken in turn round by round so that the machine's drift touches each alike."""
+    page = _folder(root, "page", 8)
+    times: dict[str, list[float]] = {"bare": [], "empty": [], "page": [], "full": []}
+    for i in range(rounds):
+        times["bare"].append(start_to_render(browser, BARE_APP, _folder(root, f"bare{i}", 0), "h1"))
+        times["empty"].append(
+            start_to_render(browser, ROOT / "app.py", _folder(root, f"cold{i}", 0), "h1")
+        )
+        times["page"].append(start_to_render(browser, ROOT / "app.py", page, "h1"))
+        times["full"].append(start_to_render(browser, ROOT / "app.py", full, "h1"))
+    return tuple(statistics.median(times[k]) for k in ("bare", "empty", "page", "full"))
 
 
 def open_times(browser, data_dir: Path, runs: int) -> list[float]:
@@ -225,13 +241,7 @@ def rows(quick: bool = False) -> list[Row]:
         empty, full = _folder(root, "empty", 0), _folder(root, "full", count)
         four, none = _folder(root, "four", 4), _folder(root, "none", 0)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        bare = statistics.median(
-            start_to_render(browser, BARE_APP, _folder(root, f"bare{i}", 0), "h1")
-            for i in range(3 if not quick else 1)
-        )
-        cold_empty = start_to_render(browser, ROOT / "app.py", _folder(root, "cold", 0), "h1")
-        cold_page = start_to_render(browser, ROOT / "app.py", _folder(root, "page", 8), "h1")
-        cold_full = start_to_render(browser, ROOT / "app.py", full, "h1")
+        bare, cold_empty, cold_page, cold_full = cold_starts(browser, root, full, 1 if quick else 3)
         open_empty = statistics.median(open_times(browser, empty, runs))
         open_full = statistics.median(open_times(browser, full, runs))
         idle_empty, idle_full = idle_cpu(empty, window), idle_cpu(full, window)
@@ -274,7 +284,7 @@ def _rows(count: int, bare: float, cold_empty: float, cold_page: float, cold_ful
     run_ok = run_four <= 1.2 * run_none + 0.02
     return [
         Row(
-            f"`streamlit run app.py` → first page rendered, empty folder / {n} tasks",
+            f"`streamlit run app.py` → first page rendered, empty folder / {n} tasks (medians)",
             f"{cold_empty:.1f} s / {cold_full:.1f} s ({ratio(worst, bare):.2f}x bare)",
             "≤ 1.3x a bare app, whatever the history size",
             f"bare Streamlit app {bare:.1f} s",

@@ -13,14 +13,21 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+from mjstudio.api.defaults import (
+    DEFAULT_AUTH_HEADER,
+    DEFAULT_DEADLINE_S,
+    DEFAULT_PROVIDER,
+    DEFAULT_REQUEST_TYPE,
+)
 
-from mjstudio.api.client import MJClient, PollSchedule, mask_key, schedule_for
-from mjstudio.api.contract import DEFAULT_AUTH_HEADER, DEFAULT_PROVIDER, DEFAULT_REQUEST_TYPE
-from mjstudio.api.fence import DEFAULT_DEADLINE_S, FencePolicy
+if TYPE_CHECKING:
+    from mjstudio.api.client import MJClient, PollSchedule
+
+# The client, its fence and schedule (httpx, pydantic) are imported where a connection uses them:
+# the settings are read before the server listens, and those libraries load after it does.
 
 SANDBOX_PREFIX = "/sandbox"
 SANDBOX_IDENTITY = "embedded-sandbox"
@@ -230,10 +237,17 @@ class Connection:
     @property
     def masked_key(self) -> str:
         """The key as it may be shown."""
+        from mjstudio.api.client import mask_key
+
         return mask_key(self.api_key)
 
     def client(self) -> MJClient:
         """A new client for this connection, its result downloads fenced and capped."""
+        import httpx
+
+        from mjstudio.api.client import MJClient
+        from mjstudio.api.fence import FencePolicy
+
         timeout = httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
         fence = FencePolicy(
             allow_private=self.allow_private_urls,
@@ -246,6 +260,8 @@ class Connection:
 
     def schedule(self, speed: str | None) -> PollSchedule:
         """The polling schedule for a task of this speed."""
+        from mjstudio.api.client import schedule_for
+
         plan = schedule_for(speed, sandbox_latency=self.sandbox_latency)
         if self.poll:
             plan = replace(plan, first_s=self.poll[0], every_s=self.poll[1])

@@ -18,6 +18,10 @@ from pydantic import (
     model_validator,
 )
 
+from mjstudio.api.defaults import DEFAULT_AUTH_HEADER as DEFAULT_AUTH_HEADER  # noqa: E402
+from mjstudio.api.defaults import DEFAULT_PROVIDER as DEFAULT_PROVIDER  # noqa: E402
+from mjstudio.api.defaults import DEFAULT_REQUEST_TYPE as DEFAULT_REQUEST_TYPE  # noqa: E402
+
 # The answers' side of the API (status, states, fail codes, envelopes) is in mjstudio.api.status;
 # re-exported so that callers can take the whole contract from here.
 from mjstudio.api.status import FAIL_CODES as FAIL_CODES  # noqa: E402
@@ -35,9 +39,6 @@ MODES = ("text-to-image", "image-to-image", "upload-paint", "vary", "upscale")
 VERSIONS = ("v6", "v6.1", "v7", "niji 6", "niji 7")
 SPEEDS = ("fast", "turbo", "relax")
 REQUEST_TYPES = ("async", "callback")
-DEFAULT_REQUEST_TYPE = "async"
-DEFAULT_PROVIDER = "auto"
-DEFAULT_AUTH_HEADER = "Authorization"  # sent as "Bearer <key>"; other headers carry the bare key
 DEFAULT_VERSION = "v6.1"
 DEFAULT_SPEED = "fast"
 DEFAULT_ASPECT = "1:1"

@@ -26,9 +26,9 @@ from typing import Any
 import httpcore
 import httpx
 
+from mjstudio.api.defaults import DEFAULT_DEADLINE_S as DEFAULT_DEADLINE_S
 from mjstudio.api.errors import FetchRefused, ResultTooLarge
 
-DEFAULT_DEADLINE_S = 15.0
 DEFAULT_MAX_BYTES = 50_000_000
 MAX_REDIRECTS = 3
 SCHEMES = ("http", "https")

@@ -20,6 +20,9 @@ HEAVY = (
     "PIL.Image",
     "shapely",
     "components.feed",
+    "pydantic",
+    "httpx",
+    "mjstudio.api.contract",
 )
 
 
@@ -45,4 +48,4 @@ def test_the_start_up_thread_opens_the_store_and_warms_the_first_page(tmp_path):
     code = "import app\napp._start([])\napp._studio().forget(app.SETTINGS.folder)"
     loaded = loaded_after(code, tmp_path / "data")
     assert {"sqlalchemy", "mjstudio.tasks.store", "mjstudio.tasks.tracker"} <= set(loaded)
-    assert {"components.feed", "PIL.Image", "numpy"} <= set(loaded)
+    assert {"components.feed", "PIL.Image", "numpy", "pydantic", "httpx"} <= set(loaded)
