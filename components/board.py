@@ -31,6 +31,7 @@ GAP = 8  # CSS px between the four tiles
 IMAGES = 4 * board_row.TILE + 3 * GAP  # a running task's progress takes the images' room
 Bar = Callable[[TaskRecord], list[Action]]
 STYLE = """<style>
+div[class*="st-key-rowbus-"] { display: none; }
 div[class*="st-key-board-"] div[data-testid="stVerticalBlock"][class*="st-key-card-"],
 div[class*="st-key-board-"] div[data-testid="stHorizontalBlock"][class*="st-key-card-"] {
     padding: 0.5rem 0.75rem;
@@ -46,8 +47,9 @@ div[class*="st-key-board-"] [data-testid="stCaptionContainer"] p {
 
 
 def style() -> None:
-    """The board's compact spacing for Streamlit-drawn (running) rows: CSS only, scoped to the
-    board's own containers (a finished row styles itself).
+    """The board's compact spacing for Streamlit-drawn (running) rows, and its click bus
+    hidden (it draws nothing): CSS only, scoped to the board's own elements (a finished row
+    styles itself).
 
     Style-only HTML goes to Streamlit's event container: it takes no room on the page.
     """
@@ -101,6 +103,7 @@ def draw(
     """Tasks as board rows, in order: each run of finished tasks one browser-drawn element,
     any other task a Streamlit row, or an empty slot (returned by id) where ``slot_for`` says
     the feed's live fragment fills it."""
+    board_row.bus(where)  # before the rows: where their clicks arrive
     slots: dict[str, DeltaGenerator] = {}
     run: list[tuple[TaskRecord, list[Action]]] = []
     runs = 0

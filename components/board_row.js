@@ -116,9 +116,17 @@ const DECODER = new TextDecoder();
 // root -> Map(row id -> {text, node}): a row whose data did not change keeps its elements.
 const DRAWN = new WeakMap();
 
-function drawRow(data, setTriggerValue) {
-  const send = (value) =>
-    setTriggerValue("action", { ...value, row: data.row, nonce: data.nonce });
+const EVENT = "mj-row-action"; // taken by the board's click bus (row_bus.js)
+
+function drawRow(data, where, setTriggerValue) {
+  // A click goes to the board's bus, which is in every full page run: a row may be drawn by
+  // another element by the time the click reaches the server (a task above it finished). With
+  // no bus on the page, this element's own trigger sends it.
+  const send = (value) => {
+    const detail = { ...value, row: data.row, nonce: data.nonce, where };
+    const event = new CustomEvent(EVENT, { detail, cancelable: true });
+    if (document.dispatchEvent(event)) setTriggerValue("action", detail);
+  };
   const row = make("div", `mj-row st-key-${data.card}`);
   row.dataset.row = data.row;
   row.style.setProperty("--tile", `${data.tile}px`);
@@ -133,13 +141,13 @@ export default function ({ data: sent, parentElement, setTriggerValue }) {
   if (!root || !sent) return;
   // Every page run sends the rows again; drawing an unchanged row again would replace the
   // buttons under the pointer (a click in between would be lost) and close an open menu.
-  const { rows } = JSON.parse(DECODER.decode(sent)); // UTF-8 JSON: Python sends bytes
+  const { rows, where } = JSON.parse(DECODER.decode(sent)); // UTF-8 JSON: Python sends bytes
   const before = DRAWN.get(root) ?? new Map();
   const now = new Map();
   const nodes = rows.map((data) => {
     const text = JSON.stringify(data);
     const kept = before.get(data.row);
-    const node = kept && kept.text === text ? kept.node : drawRow(data, setTriggerValue);
+    const node = kept && kept.text === text ? kept.node : drawRow(data, where, setTriggerValue);
     now.set(data.row, { text, node });
     return node;
   });

@@ -5,9 +5,15 @@ A finished task's row shows its four thumbnails with U<n> / V<n> / "⤢" / "⋯"
 state, prompt, parameters and lineage, its actions (star, use these settings, re-run; History's
 own) and its download. A run of such rows is one Streamlit custom component
 (``st.components.v2``: board_row.js and board_row.css, in Streamlit's theme colours). A page
-run sends the rows' data (plain text and links); a click comes back as the element's one
-trigger, ``action``, naming its row, and is done where the rows are drawn, as a button's click
-would be. The browser draws again only the rows whose data changed.
+run sends the rows' data (plain text and links); the browser draws again only the rows whose
+data changed. A click comes back as a trigger, ``action``, naming its row, and is done where
+the row is drawn, as a button's click would be.
+
+The trigger is the board's click bus (``bus``: one element drawn before the rows in every full
+run), not the element that drew the row: by the time a click reaches the server the row may be
+drawn by another element (a task above it finished, so the runs of rows were regrouped, or the
+live fragment drew it finished and the full run that followed drew it among the others), and a
+trigger of an element not drawn again is never read. A click always asks for a full run.
 
 One task per click: every trigger carries the row's click token (components/actions.py). An
 action that sends a task (U, V, a menu's upscale or vary, re-run) is done only when the token
@@ -29,7 +35,16 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 from streamlit import config, runtime
 
-from components import actions, display, image_actions, results, services, task_status, viewer
+from components import (
+    actions,
+    display,
+    image_actions,
+    per_run,
+    results,
+    services,
+    task_status,
+    viewer,
+)
 from components.row_action import Action
 from components.sitemap import MODE_TITLES
 from mjstudio.api.contract import UPSCALE_TYPES, VARY_TYPES
@@ -53,6 +68,13 @@ _ROW = st.components.v2.component(
 )
 
 
+_BUS = st.components.v2.component(
+    "mjstudio.row_bus",
+    html='<div class="mj-row-bus"></div>',
+    js=(_HERE / "row_bus.js").read_text(encoding="utf-8"),
+)
+
+
 def _heard() -> None:
     """The trigger's callback: the click is done where the rows are drawn (see ``draw``)."""
 
@@ -63,13 +85,28 @@ def key(where: str, record: TaskRecord) -> str:
     return f"card-{where}-{record.id}"
 
 
+def bus_key(where: str) -> str:
+    """The key of a board's click bus (hidden by the board's stylesheet)."""
+    return f"rowbus-{where}"
+
+
+def bus(where: str) -> None:
+    """The board's click bus: draw it before the board's rows, in every full run."""
+    done = _BUS(key=bus_key(where), data={"where": where}, on_action_change=_heard)
+    event = done.get("action")
+    per_run.once(bus_key(where), lambda: event if isinstance(event, dict) else None)
+
+
 def draw(rows: list[tuple[TaskRecord, list[Action]]], *, where: str, name: str) -> None:
     """Finished tasks, each with its actions, as rows of one element (``name``: its key, unique
-    on the page); a click on one of them is done now."""
+    on the page); a click on one of them (through the bus, or this element) is done now."""
     sent = [_row(record, where=where, found=found) for record, found in rows]
-    done = _ROW(key=name, data=json.dumps({"rows": sent}).encode(), on_action_change=_heard)
+    payload = json.dumps({"rows": sent, "where": where}).encode()
+    done = _ROW(key=name, data=payload, on_action_change=_heard)
     event = done.get("action")
-    if isinstance(event, dict):
+    if not isinstance(event, dict):
+        event = per_run.once(bus_key(where), lambda: None)  # None: no bus drawn in this run
+    if isinstance(event, dict) and event.get("where", where) == where:
         for record, found in rows:
             if record.id == event.get("row"):
                 _do(record, event, where=where, found=found)

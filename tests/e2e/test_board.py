@@ -279,6 +279,12 @@ def test_paint_this_and_use_as_reference_open_their_pages_with_the_image(
     expect(page.locator('[data-testid="stImage"] img').first).to_be_visible()
 
 
+# Records each row click's kind and whether the bus took it (read once every listener ran).
+TAKEN = """() => { window.mjTaken = [];
+  document.addEventListener("mj-row-action", (e) => queueMicrotask(
+    () => window.mjTaken.push([e.defaultPrevented, e.detail.do]))); }"""
+
+
 def test_a_rows_menu_and_a_double_click_on_v_make_one_task_each(
     start_studio, screen, tmp_path: Path
 ) -> None:
@@ -289,6 +295,9 @@ def test_a_rows_menu_and_a_double_click_on_v_make_one_task_each(
     studio = start_studio(data, LATENCY)
     page = screen()
     open_board(page, studio, 1)
+    # every click is taken by the board's click bus (row_bus.js), drawn hidden before the rows
+    expect(page.locator(".st-key-rowbus-text-to-image")).to_be_hidden()
+    page.evaluate(TAKEN)
     row = page.locator(f".st-key-card-text-to-image-{grid.id}")  # new tasks go above it
     row.get_by_role("button", name="⋯").nth(2).click()
     menu = page.get_by_role("menu", name="Image 3")
@@ -303,3 +312,4 @@ def test_a_rows_menu_and_a_double_click_on_v_make_one_task_each(
     assert (vary.parent_index, vary.params["type"]) == (0, 0)
     page.wait_for_timeout(1_500)  # a second task would be stored by now
     assert [k.mode for k in store_of(data).children(grid.id)].count("vary") == 1
+    assert page.evaluate("window.mjTaken") == [[True, "menu"], [True, "V"], [True, "V"]]

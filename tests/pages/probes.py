@@ -77,6 +77,7 @@ def image_urls(node) -> list[str]:
 # --------------------------------------------------------------------------- board rows
 
 ROWS_COMPONENT = "mjstudio.board_row"  # components/board_row.py
+BUS_COMPONENT = "mjstudio.row_bus"  # its click bus
 
 
 @dataclass(frozen=True)
@@ -130,16 +131,29 @@ def row_labels(node) -> list[str]:
 
 
 def click_row(at: AppTest, node, do: str, index: int | None = None, **extra) -> AppTest:
-    """A click on a board row, as board_row.js sends it: the element's trigger naming the row,
-    with its click token as drawn then (``nonce=`` sends another), and the run that follows."""
+    """A click on a board row, as board_row.js sends it: the trigger of the board's click bus
+    on the page now (else, with no bus, of the element that drew the row) naming the row, with
+    its click token as drawn then (``nonce=`` sends another), and the run that follows."""
     found = row(node)
-    value = {"do": do, "row": found.id, "nonce": found.data["nonce"]}
+    where = json.loads(found.element.proto.bytes)["where"]
+    value = {"do": do, "row": found.id, "nonce": found.data["nonce"], "where": where}
     value |= ({} if index is None else {"index": index}) | extra
     states = at._tree.get_widget_states()
-    trigger = WidgetState(id=_make_trigger_id(found.element.proto.id, "events"))
+    target = bus(at, where) or found.element
+    trigger = WidgetState(id=_make_trigger_id(target.proto.id, "events"))
     trigger.json_trigger_value = json.dumps([{"event": "action", "value": value}])
     states.widgets.append(trigger)
     return at._run(states)
+
+
+def bus(at: AppTest, where: str):
+    """The board's click bus drawn on the page now (components/board_row.py ``bus``), or None."""
+    name = f"rowbus-{where}"
+    return next(
+        (n for n in walk(at._tree) if getattr(n, "type", "") == "bidi_component"
+         and getattr(n.proto, "component_name", "") == BUS_COMPONENT and n.proto.id.endswith(name)),
+        None,
+    )  # fmt: skip
 
 
 def count_elements(at: AppTest) -> int:

@@ -139,6 +139,25 @@ def test_the_rows_star_and_re_run(app, store, workspace):
     assert len(made) == 1 and made[0].prompt == "a red fox"
 
 
+def test_a_click_is_done_when_its_row_moved_to_another_element_meanwhile(app, store, workspace):
+    """The feed: [A] [X running] [B] is two elements of rows around X's slot. X finishes while
+    a click on B's star is on its way: the run that takes the click draws A, X and B as one
+    element. The click, sent through the board's bus, is still done once."""
+    older = finished(store, workspace, "b fox", 0, created_at=1_000)
+    running = add_task(
+        store, workspace, "x fox", state=RecordState.PROCESSING, task_id="t-x", created_at=1_001
+    )
+    finished(store, workspace, "a fox", 2, created_at=1_002)
+    at = app()
+    drawn = card(at, older)  # the row as the click saw it: in the element below X's slot
+    assert probes.row(drawn).element.proto.id.endswith(f"rows-{FEED}-1")
+    with_files(store, store.update(running.id, state=RecordState.SUCCESS), 4)  # X finishes
+    at = probes.click_row(at, drawn, "star")
+    assert store.get(older.id).favourite
+    assert probes.row(card(at, older)).element.proto.id.endswith(f"rows-{FEED}-0")
+    assert probes.row_labels(card(at, older))[-3] == "★"
+
+
 # --------------------------------------------------------------------------- the viewer
 
 
